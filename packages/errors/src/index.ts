@@ -74,6 +74,31 @@ export class PublishCurrentError extends ShardyError {
 /** A `_CURRENT` pointer or manifest could not be parsed or failed validation. */
 export class ManifestParseError extends ShardyError {}
 
+/** A manifest (or `_CURRENT`) object named by a ref does not exist. */
+export class ManifestNotFoundError extends ManifestParseError {
+  readonly ref: string;
+
+  constructor(message: string, options: ShardyErrorOptions & { ref: string }) {
+    super(message, options);
+    this.ref = options.ref;
+  }
+}
+
+/**
+ * A validate-before-flip check vetoed a publish: the manifest was uploaded, `_CURRENT` was not
+ * moved. `check` names the failing check.
+ */
+export class PublishCheckError extends ShardyError {
+  readonly check: string;
+  readonly manifestRef: string;
+
+  constructor(message: string, options: ShardyErrorOptions & { check: string; manifestRef: string }) {
+    super(message, options);
+    this.check = options.check;
+    this.manifestRef = options.manifestRef;
+  }
+}
+
 /** The reader cannot serve: closed, no `_CURRENT`, no valid manifest. */
 export class ReaderStateError extends ShardyError {}
 

@@ -45,6 +45,7 @@ export interface ShardMeta {
 
 export interface BuildMeta {
   runId: string;
+  /** Parsed manifests give a `PreciseDate` (a `Date` that keeps microseconds); any `Date` builds. */
   createdAt: Date;
   numDbs: number;
   s3Prefix: string;
@@ -68,6 +69,7 @@ export interface CurrentPointer {
   manifestRef: string;
   manifestContentType: string;
   runId: string;
+  /** `PreciseDate` when parsed, so microseconds survive a rewrite. */
   updatedAt: Date;
   formatVersion: number;
 }
