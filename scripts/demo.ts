@@ -4,7 +4,7 @@
  * throughput. Usage: bun scripts/demo.ts [--rows N] [--shards N]
  */
 import { getKernel } from "@shardy/kernel";
-import { vectorFromArray, Int64 } from "apache-arrow";
+import { Int64, vectorFromArray } from "apache-arrow";
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -31,12 +31,16 @@ const counts = new Array<number>(shards).fill(0);
 for (const id of shardIds) counts[id] = (counts[id] ?? 0) + 1;
 const expected = rows / shards;
 console.log(`routed ${rows.toLocaleString()} int64 keys to ${shards} shards in ${ms.toFixed(1)} ms`);
-console.log(`(${((rows / ms) * 1000).toExponential(2)} keys/s, xxh3_64 of 8-byte signed LE, mod ${shards})\n`);
+console.log(
+  `(${((rows / ms) * 1000).toExponential(2)} keys/s, xxh3_64 of 8-byte signed LE, mod ${shards})\n`,
+);
 console.log("shard  rows      deviation");
 for (const [db, n] of counts.entries()) {
   const dev = ((n - expected) / expected) * 100;
   const bar = "#".repeat(Math.round((n / expected) * 20));
-  console.log(`${String(db).padStart(5)}  ${String(n).padEnd(8)}  ${dev >= 0 ? "+" : ""}${dev.toFixed(2)}%  ${bar}`);
+  console.log(
+    `${String(db).padStart(5)}  ${String(n).padEnd(8)}  ${dev >= 0 ? "+" : ""}${dev.toFixed(2)}%  ${bar}`,
+  );
 }
 for (const key of [0n, 42n, 123n]) {
   console.log(`route(${key}) -> shard ${kernel.routeKey(key, shards)}`);
