@@ -33,3 +33,13 @@ test("errors are the typed shardy errors", async () => {
       err.name === "ConfigValidationError" && err.message === "key at row 1 is null; keys must not be null",
   );
 });
+
+test("kernel CEL: batch routing over Arrow columns and per-row evaluation", async () => {
+  const kernel = await getKernel();
+  const keys = vectorFromArray([0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n], new Int64());
+  const program = kernel.compileCel("shard_hash(key) % 3u", { key: "int" });
+  assert.deepEqual(Array.from(program.routeBatch({ key: keys })), [2, 2, 1, 1, 0, 2, 0, 2, 0, 0]);
+  assert.deepEqual(program.evalRow({ key: 4n }), { type: "uint", value: 0n });
+  program.dispose();
+  assert.throws(() => kernel.compileCel("key % 16u", { key: "int" }), /`uint\(key\) % 16u`/);
+});

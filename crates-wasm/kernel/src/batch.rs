@@ -13,6 +13,9 @@ use crate::xxh3::{xxh3_64, xxh3_64_u64le};
 fn for_each_digest<F: FnMut(usize, u64)>(col: &Column, mut f: F) -> KResult<()> {
     // Nulls are found up front (a fast bitmap scan) so the hashing loops carry no null checks;
     // an earlier failing row still wins because the loops stop at the first null.
+    if col.ty.int_width().is_none() && col.ty.offset_width().is_none() {
+        return Err(KernelError::call(Code::UnsupportedType));
+    }
     let null_at = col.first_null();
     let end = null_at.unwrap_or(col.len);
     let vals = col.int_values();

@@ -18,6 +18,11 @@ pub enum ColumnType {
     LargeUtf8 = 10,
     Binary = 11,
     LargeBinary = 12,
+    /// CEL `double` columns (Arrow float32/float64) and CEL `bool` columns (Arrow boolean,
+    /// bit-packed values). The routing and encoding calls reject them.
+    Float32 = 13,
+    Float64 = 14,
+    Bool = 15,
 }
 
 impl ColumnType {
@@ -36,6 +41,9 @@ impl ColumnType {
             10 => LargeUtf8,
             11 => Binary,
             12 => LargeBinary,
+            13 => Float32,
+            14 => Float64,
+            15 => Bool,
             _ => return None,
         })
     }
@@ -62,6 +70,15 @@ impl ColumnType {
         }
     }
 
+    /// Byte width of a fixed-width type (ints and floats), `None` otherwise.
+    pub fn fixed_width(self) -> Option<usize> {
+        match self {
+            ColumnType::Float32 => Some(4),
+            ColumnType::Float64 => Some(8),
+            _ => self.int_width(),
+        }
+    }
+
     pub fn is_binary(self) -> bool {
         matches!(self, ColumnType::Binary | ColumnType::LargeBinary)
     }
@@ -77,6 +94,8 @@ pub struct Descriptor {
     pub offsets_ptr: u32,
     pub validity_ptr: u32,
     pub validity_bit_offset: u32,
+    /// Bit index of row 0 in the values bitmap of a bool column (Arrow slice offset).
+    pub values_bit_offset: u32,
     pub values_base: u64,
 }
 
@@ -96,6 +115,7 @@ impl Descriptor {
             offsets_ptr: u32_at(16),
             validity_ptr: u32_at(20),
             validity_bit_offset: u32_at(24),
+            values_bit_offset: u32_at(28),
             values_base: u64::from_le_bytes(base),
         }
     }
@@ -119,6 +139,13 @@ pub struct Bitmap<'a> {
 impl<'a> Bitmap<'a> {
     pub fn new(bytes: &'a [u8], bit_offset: usize) -> Bitmap<'a> {
         Bitmap { bytes, bit_offset }
+    }
+
+    /// Whether bit `row` is set; bits past the bitmap's end read as unset.
+    #[inline(always)]
+    pub fn is_set(&self, row: usize) -> bool {
+        let bit = self.bit_offset + row;
+        self.bytes.get(bit / 8).map_or(false, |b| b & (1 << (bit % 8)) != 0)
     }
 
     /// First null among rows `0..len`; rows past the bitmap's end count as null.
@@ -154,6 +181,7 @@ pub struct Column<'a> {
     offsets: &'a [u8],
     validity: Option<Bitmap<'a>>,
     values_base: u64,
+    values_bit_offset: usize,
 }
 
 impl<'a> Column<'a> {
@@ -168,9 +196,14 @@ impl<'a> Column<'a> {
         values_base: u64,
     ) -> KResult<Column<'a>> {
         let bad = KernelError::call(Code::BadArgument);
-        match ty.int_width() {
+        match ty.fixed_width() {
             Some(w) => {
                 if len.checked_mul(w).map_or(true, |need| values.len() < need) {
+                    return Err(bad);
+                }
+            }
+            None if ty == ColumnType::Bool => {
+                if bitmap_bytes(0, len).map_or(true, |need| values.len() < need) {
                     return Err(bad);
                 }
             }
@@ -194,7 +227,54 @@ impl<'a> Column<'a> {
             offsets,
             validity,
             values_base,
+            values_bit_offset: 0,
         })
+    }
+
+    /// Sets the bit index of row 0 in a bool column's values bitmap, checking the bitmap
+    /// still covers every row.
+    pub fn with_values_bit_offset(mut self, bit_offset: usize) -> KResult<Column<'a>> {
+        if self.ty == ColumnType::Bool
+            && bitmap_bytes(bit_offset, self.len).map_or(true, |need| self.values.len() < need)
+        {
+            return Err(KernelError::call(Code::BadArgument));
+        }
+        self.values_bit_offset = bit_offset;
+        Ok(self)
+    }
+
+    /// Whether `row` is valid (not null).
+    #[inline(always)]
+    pub fn is_valid(&self, row: usize) -> bool {
+        match self.validity {
+            None => true,
+            Some(bm) => bm.is_set(row),
+        }
+    }
+
+    /// The fixed-width value bytes of `row` (ints and floats); empty past the end.
+    #[inline(always)]
+    pub fn fixed_at(&self, row: usize, width: usize) -> &'a [u8] {
+        self.values.get(row * width..row * width + width).unwrap_or(&[])
+    }
+
+    /// The data bytes rows `0..end` of a variable-length column span, if its first and last
+    /// offsets are in range (per-row offsets are still checked as rows are read).
+    pub fn var_data(&self, end: usize) -> Option<&'a [u8]> {
+        let large = self.ty.offset_width()? == 8;
+        let end = end.min(self.len);
+        let first = read_offset(self.offsets, 0, large) - self.values_base as i64;
+        let last = read_offset(self.offsets, end, large) - self.values_base as i64;
+        if first < 0 || last < first {
+            return None;
+        }
+        self.values.get(first as usize..last as usize)
+    }
+
+    /// The value of `row` of a bool column.
+    #[inline(always)]
+    pub fn bool_at(&self, row: usize) -> bool {
+        Bitmap::new(self.values, self.values_bit_offset).is_set(row)
     }
 
     /// First null row, if any.
@@ -308,7 +388,7 @@ mod tests {
     #[test]
     fn parses_descriptor_fields() {
         let mut raw = [0u8; Descriptor::SIZE];
-        for (i, v) in [9u32, 3, 1000, 17, 2000, 3000, 5, 0].iter().enumerate() {
+        for (i, v) in [9u32, 3, 1000, 17, 2000, 3000, 5, 6].iter().enumerate() {
             raw[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
         }
         raw[32..40].copy_from_slice(&0x1_0000_0002u64.to_le_bytes());
@@ -323,6 +403,7 @@ mod tests {
                 offsets_ptr: 2000,
                 validity_ptr: 3000,
                 validity_bit_offset: 5,
+                values_bit_offset: 6,
                 values_base: 0x1_0000_0002,
             }
         );
@@ -330,11 +411,11 @@ mod tests {
 
     #[test]
     fn type_codes_round_trip() {
-        for code in 1..=12u32 {
+        for code in 1..=15u32 {
             assert_eq!(ColumnType::from_code(code).map(|t| t as u32), Some(code));
         }
         assert_eq!(ColumnType::from_code(0), None);
-        assert_eq!(ColumnType::from_code(13), None);
+        assert_eq!(ColumnType::from_code(16), None);
     }
 
     #[test]

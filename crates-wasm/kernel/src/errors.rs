@@ -25,6 +25,18 @@ pub enum Code {
     OutputTooSmall = 8,
     /// A binary key given to u64be/u32be is not exactly 8/4 bytes long.
     KeyLength = 9,
+    /// A CEL expression (or its declarations) does not compile; see `kernel_cel_error_*`.
+    CelCompile = 10,
+    /// Evaluating a CEL expression failed at the error row; see `kernel_cel_error_*`.
+    CelEval = 11,
+    /// A CEL routing result is not int, uint, string or bytes (direct mode: not an integer).
+    CelResultType = 12,
+    /// A direct-mode CEL shard id is negative or above 2^31-1.
+    CelShardRange = 13,
+    /// Not a live program handle.
+    CelBadHandle = 14,
+    /// Malformed encoded values or routing tokens.
+    CelBadInput = 15,
 }
 
 /// A failed call: what went wrong and at which row (`NO_ROW` if not row-specific).

@@ -6,6 +6,7 @@
 //! `exports` module binds them to wasm linear memory and exists only on wasm32.
 
 pub mod batch;
+pub mod cel;
 pub mod column;
 pub mod crc32;
 pub mod errors;
@@ -17,7 +18,7 @@ pub mod xxh3;
 mod tests;
 
 /// Reported by `kernel_abi_version`; bump on any incompatible ABI change.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 #[cfg(target_arch = "wasm32")]
 mod exports {
@@ -173,6 +174,7 @@ mod exports {
                 bitmap,
                 d.values_base,
             )?
+            .with_values_bit_offset(d.values_bit_offset as usize)?
         };
         Ok(Bound {
             col,
@@ -274,6 +276,361 @@ mod exports {
             Ok(r) => unsafe { r.bytes() },
             Err(_) => core::arch::wasm32::unreachable(),
         }
+    }
+
+    // ---- CEL (ABI.md, "CEL") ----
+
+    use crate::cel::batch::{self as celbatch, BatchError};
+    use crate::cel::codec::{self, Reader};
+    use crate::cel::error::CompileKind;
+    use crate::cel::{Program, RouteKey};
+    use crate::cel::value::Value;
+    use core::cell::{Cell, RefCell};
+
+    thread_local! {
+        static PROGRAMS: RefCell<Vec<Option<Program>>> = RefCell::new(Vec::new());
+        static TEXT: RefCell<Vec<u8>> = RefCell::new(Vec::new());
+        static CEL_ERROR: Cell<(u32, u32)> = Cell::new((0, 0));
+    }
+
+    fn set_text(bytes: &[u8]) {
+        TEXT.with(|t| {
+            let mut t = t.borrow_mut();
+            t.clear();
+            t.extend_from_slice(bytes);
+        });
+    }
+
+    /// Records a CEL failure: kind, position (compile) or column (call), message.
+    fn cel_fail(code: Code, row: u32, kind: u32, pos: u32, msg: &str) -> i32 {
+        ERROR_ROW.store(row, Ordering::Relaxed);
+        CEL_ERROR.with(|c| c.set((kind, pos)));
+        set_text(msg.as_bytes());
+        code as i32
+    }
+
+    fn input<'a>(ptr: u32, len: u32) -> KResult<&'a [u8]> {
+        // SAFETY: checked to lie in memory; nothing writes it during the call.
+        Region::new(ptr, len as usize).map(|r| unsafe { r.bytes() })
+    }
+
+    fn with_program<R>(h: u32, f: impl FnOnce(&mut Program) -> R) -> Option<R> {
+        PROGRAMS.with(|p| {
+            let mut p = p.borrow_mut();
+            match p.get_mut((h as usize).wrapping_sub(1)) {
+                Some(Some(prog)) => Some(f(prog)),
+                _ => None,
+            }
+        })
+    }
+
+    fn bad_handle(h: u32) -> i32 {
+        cel_fail(Code::CelBadHandle, NO_ROW_U32, 0, 0, &format!("CEL program handle {} is not live", h))
+    }
+
+    const NO_ROW_U32: u32 = crate::errors::NO_ROW;
+
+    #[no_mangle]
+    pub extern "C" fn kernel_cel_error_kind() -> u32 {
+        CEL_ERROR.with(|c| c.get().0)
+    }
+
+    #[no_mangle]
+    pub extern "C" fn kernel_cel_error_pos() -> u32 {
+        CEL_ERROR.with(|c| c.get().1)
+    }
+
+    #[no_mangle]
+    pub extern "C" fn kernel_cel_text_ptr() -> u32 {
+        TEXT.with(|t| t.borrow().as_ptr() as usize as u32)
+    }
+
+    #[no_mangle]
+    pub extern "C" fn kernel_cel_text_len() -> u32 {
+        TEXT.with(|t| t.borrow().len() as u32)
+    }
+
+    /// Compiles `src` against the declarations; returns a handle, or 0 (see the CEL error).
+    #[no_mangle]
+    pub extern "C" fn kernel_cel_compile(src: u32, src_len: u32, decls: u32, decls_len: u32, flags: u32) -> u32 {
+        let (src, decls) = match (input(src, src_len), input(decls, decls_len)) {
+            (Ok(a), Ok(b)) => (a, b),
+            _ => {
+                cel_fail(Code::BadArgument, NO_ROW_U32, 0, 0, "expression or declarations outside memory");
+                return 0;
+            }
+        };
+        let (src, decls) = match (core::str::from_utf8(src), core::str::from_utf8(decls)) {
+            (Ok(a), Ok(b)) => (a, b),
+            _ => {
+                cel_fail(Code::CelCompile, NO_ROW_U32, CompileKind::Syntax as u32, 0, "expression is not valid UTF-8");
+                return 0;
+            }
+        };
+        let env = match codec::parse_decls(decls, flags & 1 != 0) {
+            Ok(e) => e,
+            Err(line) => {
+                let msg = format!("declaration line {} is malformed (want `<name> <type>`, unique names)", line);
+                cel_fail(Code::CelCompile, NO_ROW_U32, CompileKind::BadDeclaration as u32, line as u32, &msg);
+                return 0;
+            }
+        };
+        match Program::compile(src, env) {
+            Ok(prog) => PROGRAMS.with(|p| {
+                let mut p = p.borrow_mut();
+                let slot = p.iter().position(|x| x.is_none());
+                let i = match slot {
+                    Some(i) => {
+                        p[i] = Some(prog);
+                        i
+                    }
+                    None => {
+                        p.push(Some(prog));
+                        p.len() - 1
+                    }
+                };
+                (i + 1) as u32
+            }),
+            Err(e) => {
+                cel_fail(Code::CelCompile, NO_ROW_U32, e.kind as u32, e.pos, &e.msg);
+                0
+            }
+        }
+    }
+
+    #[no_mangle]
+    pub extern "C" fn kernel_cel_free(h: u32) {
+        PROGRAMS.with(|p| {
+            if let Some(slot) = p.borrow_mut().get_mut((h as usize).wrapping_sub(1)) {
+                *slot = None;
+            }
+        });
+    }
+
+    /// Writes the static result type (`int`, `list(string)`, `dyn`, ...) to the text buffer.
+    #[no_mangle]
+    pub extern "C" fn kernel_cel_type(h: u32) -> i32 {
+        match with_program(h, |p| p.result_type().name()) {
+            Some(name) => {
+                set_text(name.as_bytes());
+                0
+            }
+            None => bad_handle(h),
+        }
+    }
+
+    /// Sets categorical routing tokens: a u32 count, then that many encoded int, uint, string
+    /// or bytes values. A count of 0xFFFFFFFF clears them (direct mode).
+    #[no_mangle]
+    pub extern "C" fn kernel_cel_set_routing(h: u32, ptr: u32, len: u32) -> i32 {
+        let buf = match input(ptr, len) {
+            Ok(b) => b,
+            Err(e) => return cel_fail(e.code, NO_ROW_U32, 0, 0, "routing tokens outside memory"),
+        };
+        let tokens = (|| {
+            let n = u32::from_le_bytes([*buf.first()?, *buf.get(1)?, *buf.get(2)?, *buf.get(3)?]);
+            if n == u32::MAX {
+                return Some(None);
+            }
+            let mut r = Reader::new(buf.get(4..)?);
+            let mut out = Vec::new();
+            for _ in 0..n {
+                out.push(RouteKey::of(&r.value()??)?);
+            }
+            Some(Some(out))
+        })();
+        let tokens = match tokens {
+            Some(t) => t,
+            None => return cel_fail(Code::CelBadInput, NO_ROW_U32, 0, 0, "malformed routing tokens"),
+        };
+        match with_program(h, |p| match tokens {
+            Some(t) => p.set_routing(t),
+            None => p.routing = None,
+        }) {
+            Some(()) => 0,
+            None => bad_handle(h),
+        }
+    }
+
+    fn batch_fail(prog: &Program, e: BatchError) -> i32 {
+        match e {
+            BatchError::ColumnType { col } => {
+                let msg = match prog.env.vars.get(col) {
+                    Some(d) => format!("column '{}' (declared {}) has an Arrow type that does not fit, or too few rows", d.name, d.ty.name()),
+                    None => "the number of columns does not match the declarations".into(),
+                };
+                cel_fail(Code::UnsupportedType, NO_ROW_U32, 0, col as u32, &msg)
+            }
+            BatchError::Kernel { code, row } => cel_fail(code, row as u32, 0, 0, ""),
+            BatchError::Eval { row, err } => cel_fail(Code::CelEval, row as u32, err.kind as u32, 0, &err.msg),
+            BatchError::ResultType { row, got } => cel_fail(
+                Code::CelResultType,
+                row as u32,
+                0,
+                0,
+                &format!("CEL routing result must be int, uint, string or bytes, got {}", got.name()),
+            ),
+            BatchError::ShardRange { row, value } => cel_fail(
+                Code::CelShardRange,
+                row as u32,
+                0,
+                0,
+                &format!("CEL shard id {} is outside [0, 2^31-1]", value),
+            ),
+        }
+    }
+
+    /// Binds `ncols` consecutive descriptors.
+    fn bind_all<'a>(descs: u32, ncols: u32) -> KResult<Vec<Bound<'a>>> {
+        let mut out = Vec::with_capacity(ncols as usize);
+        for i in 0..ncols {
+            let at = (i as u64) * Descriptor::SIZE as u64 + descs as u64;
+            if at > u32::MAX as u64 {
+                return Err(KernelError::call(Code::BadArgument));
+            }
+            out.push(bind(at as u32)?);
+        }
+        Ok(out)
+    }
+
+    fn out_region<'a, T>(bound: &[Bound], ptr: u32, count: usize) -> KResult<&'a mut [T]> {
+        let size = core::mem::size_of::<T>();
+        let bytes = count.checked_mul(size).ok_or_else(|| KernelError::call(Code::BadArgument))?;
+        let region = Region::new(ptr, bytes)?.aligned(size)?;
+        for b in bound {
+            b.disjoint_from(region)?;
+        }
+        // SAFETY: checked in memory, aligned, and disjoint from every input view.
+        Ok(unsafe { region.typed_mut::<T>() })
+    }
+
+    /// Evaluates every row: `rows` tags (u8), values (i64) and `rows + 1` i32 offsets into the
+    /// string/bytes data, which is left in the text buffer.
+    #[no_mangle]
+    pub extern "C" fn kernel_cel_eval_batch(h: u32, descs: u32, ncols: u32, rows: u32, tags: u32, vals: u32, offsets: u32) -> i32 {
+        let rows = rows as usize;
+        let bound = match bind_all(descs, ncols) {
+            Ok(b) => b,
+            Err(e) => return cel_fail(e.code, NO_ROW_U32, 0, 0, "bad column descriptors"),
+        };
+        let outs = (|| {
+            let t = out_region::<u8>(&bound, tags, rows)?;
+            let v = out_region::<i64>(&bound, vals, rows)?;
+            let o = out_region::<i32>(&bound, offsets, rows + 1)?;
+            let regions = [(tags, rows), (vals, rows * 8), (offsets, rows * 4 + 4)];
+            for (i, a) in regions.iter().enumerate() {
+                for b in regions.iter().skip(i + 1) {
+                    if Region::new(a.0, a.1)?.overlaps(Region::new(b.0, b.1)?) {
+                        return Err(KernelError::call(Code::BadArgument));
+                    }
+                }
+            }
+            Ok((t, v, o))
+        })();
+        let (t, v, o) = match outs {
+            Ok(x) => x,
+            Err(e) => return cel_fail(e.code, NO_ROW_U32, 0, 0, "bad output buffers"),
+        };
+        let cols: Vec<Column> = bound.iter().map(|b| b.col).collect();
+        let r = PROGRAMS.with(|p| {
+            let p = p.borrow();
+            let prog = match p.get((h as usize).wrapping_sub(1)) {
+                Some(Some(prog)) => prog,
+                _ => return None,
+            };
+            let r = TEXT.with(|data| {
+                let mut data = data.borrow_mut();
+                celbatch::eval_batch(prog, &cols, rows, celbatch::Outputs { tags: t, vals: v, offsets: o, data: &mut data })
+            });
+            Some(r.map_err(|e| batch_fail(prog, e)))
+        });
+        match r {
+            None => bad_handle(h),
+            Some(Ok(())) => 0,
+            Some(Err(code)) => code,
+        }
+    }
+
+    /// Shard id of every row into `out` (`rows` x i32); -1 for an unknown categorical token.
+    #[no_mangle]
+    pub extern "C" fn kernel_cel_route_batch(h: u32, descs: u32, ncols: u32, rows: u32, out: u32) -> i32 {
+        let rows = rows as usize;
+        let bound = match bind_all(descs, ncols) {
+            Ok(b) => b,
+            Err(e) => return cel_fail(e.code, NO_ROW_U32, 0, 0, "bad column descriptors"),
+        };
+        let out = match out_region::<i32>(&bound, out, rows) {
+            Ok(o) => o,
+            Err(e) => return cel_fail(e.code, NO_ROW_U32, 0, 0, "bad output buffer"),
+        };
+        let cols: Vec<Column> = bound.iter().map(|b| b.col).collect();
+        let r = PROGRAMS.with(|p| {
+            let p = p.borrow();
+            let prog = match p.get((h as usize).wrapping_sub(1)) {
+                Some(Some(prog)) => prog,
+                _ => return None,
+            };
+            Some(celbatch::route_batch(prog, &cols, rows, out).map_err(|e| batch_fail(prog, e)))
+        });
+        match r {
+            None => bad_handle(h),
+            Some(Ok(())) => 0,
+            Some(Err(code)) => code,
+        }
+    }
+
+    /// Evaluates once with encoded values for the declared variables (in order; tag 0xFF =
+    /// unbound) and, with `route` set, also routes the result. The encoded result, then (when
+    /// routing) the i32 shard id, are left in the text buffer.
+    fn eval_values(h: u32, ptr: u32, len: u32, route: bool) -> i32 {
+        let buf = match input(ptr, len) {
+            Ok(b) => b,
+            Err(e) => return cel_fail(e.code, NO_ROW_U32, 0, 0, "values outside memory"),
+        };
+        let r = PROGRAMS.with(|p| {
+            let p = p.borrow();
+            let prog = match p.get((h as usize).wrapping_sub(1)) {
+                Some(Some(prog)) => prog,
+                _ => return None,
+            };
+            let mut reader = Reader::new(buf);
+            let mut vars: Vec<Option<Value>> = Vec::with_capacity(prog.env.vars.len());
+            for _ in 0..prog.env.vars.len() {
+                match reader.value() {
+                    Some(v) => vars.push(v),
+                    None => return Some(cel_fail(Code::CelBadInput, NO_ROW_U32, 0, 0, "malformed encoded values")),
+                }
+            }
+            if !reader.done() {
+                return Some(cel_fail(Code::CelBadInput, NO_ROW_U32, 0, 0, "more encoded values than declarations"));
+            }
+            Some(match prog.eval(vars) {
+                Err(err) => cel_fail(Code::CelEval, 0, err.kind as u32, 0, &err.msg),
+                Ok(v) => {
+                    let mut out = Vec::new();
+                    codec::encode(&v, &mut out);
+                    if route {
+                        match celbatch::route_value(prog, &v, 0) {
+                            Ok(id) => out.extend_from_slice(&id.to_le_bytes()),
+                            Err(e) => return Some(batch_fail(prog, e)),
+                        }
+                    }
+                    set_text(&out);
+                    0
+                }
+            })
+        });
+        r.unwrap_or_else(|| bad_handle(h))
+    }
+
+    #[no_mangle]
+    pub extern "C" fn kernel_cel_eval_values(h: u32, ptr: u32, len: u32) -> i32 {
+        eval_values(h, ptr, len, false)
+    }
+
+    #[no_mangle]
+    pub extern "C" fn kernel_cel_route_values(h: u32, ptr: u32, len: u32) -> i32 {
+        eval_values(h, ptr, len, true)
     }
 
     #[no_mangle]

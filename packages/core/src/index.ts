@@ -13,6 +13,7 @@ export {
   DEFAULT_SHARD_ID_COL,
   DEFAULT_SHARD_PREFIX,
   SQLITE_PAGE_SIZES,
+  setDefaultCelExprCheck,
   type ValidateCelOptions,
   validateCelConfig,
   validateHashConfig,
@@ -20,6 +21,7 @@ export {
 export { configToJson, fromWire, toWire } from "./config/wire.ts";
 // Part 2: two-phase publish, winners, history/rollback, run records, cleanup.
 export * from "./history/index.ts";
+export { bytesToBase64, toJson } from "./json/plain-json.ts";
 export {
   COMPACT_SEPARATORS,
   compareCodePoints,

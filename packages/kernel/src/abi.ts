@@ -3,7 +3,7 @@
  * export signatures, the 40-byte column descriptor, and the type, encoding and error codes.
  */
 
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** Exports of shardy_kernel.wasm. Pointers and lengths are u32 offsets into `memory`. */
 export interface KernelExports {
@@ -27,6 +27,26 @@ export interface KernelExports {
   /** Returns the digest as a signed i64 (JS BigInt); use `BigInt.asUintN(64, x)`. */
   kernel_xxh3(ptr: number, len: number): bigint;
   kernel_siphash13(ptr: number, len: number): bigint;
+  kernel_cel_compile(src: number, srcLen: number, decls: number, declsLen: number, flags: number): number;
+  kernel_cel_free(handle: number): void;
+  kernel_cel_type(handle: number): number;
+  kernel_cel_set_routing(handle: number, ptr: number, len: number): number;
+  kernel_cel_eval_batch(
+    handle: number,
+    descs: number,
+    ncols: number,
+    rows: number,
+    tags: number,
+    vals: number,
+    offsets: number,
+  ): number;
+  kernel_cel_route_batch(handle: number, descs: number, ncols: number, rows: number, out: number): number;
+  kernel_cel_eval_values(handle: number, ptr: number, len: number): number;
+  kernel_cel_route_values(handle: number, ptr: number, len: number): number;
+  kernel_cel_error_kind(): number;
+  kernel_cel_error_pos(): number;
+  kernel_cel_text_ptr(): number;
+  kernel_cel_text_len(): number;
 }
 
 const EXPORTED_FUNCTIONS = [
@@ -42,6 +62,18 @@ const EXPORTED_FUNCTIONS = [
   "kernel_crc32",
   "kernel_xxh3",
   "kernel_siphash13",
+  "kernel_cel_compile",
+  "kernel_cel_free",
+  "kernel_cel_type",
+  "kernel_cel_set_routing",
+  "kernel_cel_eval_batch",
+  "kernel_cel_route_batch",
+  "kernel_cel_eval_values",
+  "kernel_cel_route_values",
+  "kernel_cel_error_kind",
+  "kernel_cel_error_pos",
+  "kernel_cel_text_ptr",
+  "kernel_cel_text_len",
 ] as const;
 
 /** Checks an instance's exports against the ABI; returns the missing names. */
@@ -65,6 +97,9 @@ export const TypeCode = {
   largeUtf8: 10,
   binary: 11,
   largeBinary: 12,
+  float32: 13,
+  float64: 14,
+  bool: 15,
 } as const;
 export type TypeCode = (typeof TypeCode)[keyof typeof TypeCode];
 
@@ -83,6 +118,12 @@ export const ErrorCode = {
   BAD_OFFSETS: 7,
   OUTPUT_TOO_SMALL: 8,
   KEY_LENGTH: 9,
+  CEL_COMPILE: 10,
+  CEL_EVAL: 11,
+  CEL_RESULT_TYPE: 12,
+  CEL_SHARD_RANGE: 13,
+  CEL_BAD_HANDLE: 14,
+  CEL_BAD_INPUT: 15,
 } as const;
 
 /** `kernel_error_row()` for failures that concern the call, not a row. */
@@ -101,6 +142,8 @@ export interface Descriptor {
   validityBitOffset: number;
   /** The offset value that maps to `valuesPtr` (the first staged offset; 0 for whole buffers). */
   valuesBase: number;
+  /** Bit index of row 0 in the values bitmap of a bool column (0 for other types). */
+  valuesBitOffset?: number;
 }
 
 export function writeDescriptor(view: DataView, at: number, d: Descriptor): void {
@@ -111,7 +154,7 @@ export function writeDescriptor(view: DataView, at: number, d: Descriptor): void
   view.setUint32(at + 16, d.offsetsPtr, true);
   view.setUint32(at + 20, d.validityPtr, true);
   view.setUint32(at + 24, d.validityBitOffset, true);
-  view.setUint32(at + 28, 0, true);
+  view.setUint32(at + 28, d.valuesBitOffset ?? 0, true);
   // u64 as two halves: no BigInt allocation on the per-call path
   view.setUint32(at + 32, d.valuesBase % 0x1_0000_0000, true);
   view.setUint32(at + 36, Math.floor(d.valuesBase / 0x1_0000_0000), true);

@@ -17,6 +17,8 @@ export interface KeyColumnType {
   /** Byte width of one offset (4 or 8), 0 for integer types. */
   readonly offsetWidth: number;
   readonly isString: boolean;
+  /** Bit-packed values (Arrow boolean): staged as a bitmap with a bit offset. */
+  readonly bitPacked?: boolean;
 }
 
 const INT_CODES: Record<string, TypeCode> = {
@@ -127,8 +129,18 @@ export class Stager {
     let rows = Math.min(maxRows, data.length - start);
     let src: Uint8Array;
     let base = 0;
+    let valuesBitOffset = 0;
     let offsetBytes: Uint8Array | undefined;
-    if (kt.width > 0) {
+    if (kt.bitPacked) {
+      // Arrow does not slice boolean value buffers: row r is bit `data.offset + r`.
+      const bits = (data.values as Uint8Array | undefined) ?? new Uint8Array(0);
+      const bit = data.offset + start;
+      valuesBitOffset = bit & 7;
+      const first = bit >>> 3;
+      const len = (valuesBitOffset + rows + 7) >>> 3;
+      if (bits.length < first + len) throw malformed("boolean values buffer too short");
+      src = bits.subarray(first, first + len);
+    } else if (kt.width > 0) {
       const values = data.values as ArrayBufferView | undefined;
       if (!values || values.byteLength < (start + rows) * kt.width)
         throw malformed("values buffer too short");
@@ -180,6 +192,7 @@ export class Stager {
       validityPtr,
       validityBitOffset: bitOffset,
       valuesBase: base,
+      valuesBitOffset,
     });
     return { desc, rows, valuesLen: src.length };
   }

@@ -1,6 +1,8 @@
 import { ConfigValidationError } from "@shardy/errors";
 import { Binary, type Data, makeData, Vector } from "apache-arrow";
 import { EncodingCode, type KernelExports, type KeyEncoding } from "./abi.ts";
+import type { CelColumnType } from "./cel/columns.ts";
+import { type CelCompileOptions, type CelProgram, compileCel, compileCelEnv } from "./cel/program.ts";
 import {
   CHUNK_ROWS,
   chunksOf,
@@ -48,6 +50,24 @@ export class Kernel {
     this.out = this.heap.block();
     this.out2 = this.heap.block();
     this.scratch = this.heap.block();
+  }
+
+  /** The raw exports and scratch heap, for the CEL host in this package (not a public API). */
+  get internals(): { readonly ex: KernelExports; readonly heap: KernelHeap } {
+    return { ex: this.ex, heap: this.heap };
+  }
+
+  /**
+   * Compiles a CEL routing expression over `cel_columns` (int, uint, double, string, bytes,
+   * bool). A compile error is a ConfigValidationError with a caret under the offending spot.
+   */
+  compileCel(expr: string, columns: Record<string, CelColumnType>): CelProgram {
+    return compileCel(this, expr, columns);
+  }
+
+  /** Compiles CEL with variables of any CEL type (`list(int)`, `map(string, dyn)`, ...). */
+  compileCelEnv(expr: string, declarations: Record<string, string>, options?: CelCompileOptions): CelProgram {
+    return compileCelEnv(this, expr, declarations, options);
   }
 
   /**

@@ -28,7 +28,7 @@ test("loads from the default file, bytes, an ArrayBuffer and a compiled module a
   }
   expect(fromModule.module).toBe(fromFile.module);
   expect(fromModule.instance).not.toBe(fromFile.instance);
-  expect(ABI_VERSION).toBe(1);
+  expect(ABI_VERSION).toBe(2);
 });
 
 test("getKernel returns one shared instance", async () => {

@@ -75,6 +75,16 @@ export interface ValidateCelOptions {
   checkCelExpr?: CelExprCheck;
 }
 
+let defaultCelExprCheck: CelExprCheck | undefined;
+
+/**
+ * Installs the CEL compile check `validateCelConfig` uses when its options give none. Hosts
+ * that load the kernel install `celExprCheck(kernel)` from `@shardy/kernel`; `undefined` removes it.
+ */
+export function setDefaultCelExprCheck(check: CelExprCheck | undefined): void {
+  defaultCelExprCheck = check;
+}
+
 /** Groups and the flat aliases that may stand in for them (never both). */
 const FLAT_ALIASES: Record<string, readonly string[]> = {
   storage: ["s3_prefix", "credential_provider", "s3_connection_options"],
@@ -403,9 +413,10 @@ export function validateCelConfig(input: unknown, options: ValidateCelOptions = 
     routingValues = values as RoutingValue[];
   }
 
-  if (options.checkCelExpr) {
+  const checkCelExpr = options.checkCelExpr ?? defaultCelExprCheck;
+  if (checkCelExpr) {
     try {
-      options.checkCelExpr(expr, columns);
+      checkCelExpr(expr, columns);
     } catch (err) {
       if (err instanceof ConfigValidationError) throw err;
       fail(at("cel_expr"), `does not compile: ${(err as Error).message}; got ${show(expr)}`);
