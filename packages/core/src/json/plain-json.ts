@@ -5,7 +5,12 @@
  * Web-standard only, so edge workers can use it.
  */
 
+type WithToBase64 = Uint8Array & { toBase64?: () => string };
+
 export function bytesToBase64(bytes: Uint8Array): string {
+  // Native where the runtime has it (Uint8Array.prototype.toBase64, TC39 stage 3).
+  const native = (bytes as WithToBase64).toBase64;
+  if (typeof native === "function") return native.call(bytes);
   let binary = "";
   // Chunked so large values do not overflow the argument list of fromCharCode.
   for (let i = 0; i < bytes.length; i += 0x8000) {
