@@ -1,0 +1,392 @@
+"""What the Dask and Ray writers share: config checks, the per-partition shard writer (rows ->
+Arrow IPC -> ``shardy write-shard``), result conversion, coverage, and ``shardy publish``."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from ._kernel import get_kernel
+from ._shardy import find_shardy, run_shardy
+from .config import HashShardedWriteConfig, WriteConfig
+from .errors import ConfigValidationError, ShardCoverageError, ShardyfusionError
+from .inputs import ColumnWriteInput
+from .manifest import BuildResult, build_result_from_wire
+from .serde import ValueSpec
+
+#: Columns of the per-partition result frame (one row per shard written in the partition).
+RESULT_COLUMNS = (
+    "db_id",
+    "db_url",
+    "attempt",
+    "row_count",
+    "db_bytes",
+    "min_key",
+    "max_key",
+    "checkpoint_id",
+    "all_attempt_urls",
+    "result_json",
+)
+_VALUE_COL = "__shardy_value__"
+
+
+def empty_results() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "db_id": pd.Series(dtype="int64"),
+            "db_url": pd.Series(dtype="object"),
+            "attempt": pd.Series(dtype="int64"),
+            "row_count": pd.Series(dtype="int64"),
+            "db_bytes": pd.Series(dtype="int64"),
+            "min_key": pd.Series(dtype="object"),
+            "max_key": pd.Series(dtype="object"),
+            "checkpoint_id": pd.Series(dtype="object"),
+            "all_attempt_urls": pd.Series(dtype="object"),
+            "result_json": pd.Series(dtype="object"),
+        }
+    )
+
+
+def check_columns(columns: Sequence[str], config: WriteConfig, input: ColumnWriteInput) -> None:
+    """The seeds' construction-time checks on the input's columns."""
+    cols = [str(c) for c in columns]
+    if config.shard_id_col in cols:
+        raise ConfigValidationError(
+            f"shard_id_col {config.shard_id_col!r} collides with a column of the input; the writer adds it "
+            "temporarily for routing. Rename your column or set config.shard_id_col to another name",
+            field="shard_id_col",
+        )
+    if input.key_col not in cols:
+        raise ConfigValidationError(
+            f"input.key_col {input.key_col!r} is not a column of the input (columns: {', '.join(cols)})",
+            field="input.key_col",
+        )
+    spec_cols = input.value_spec.columns()
+    if input.value_spec.kind == "binary_col" and spec_cols and spec_cols[0] not in cols:
+        raise ConfigValidationError(
+            f"ValueSpec.binary_col({spec_cols[0]!r}): no such column in the input (columns: {', '.join(cols)})",
+            field="input.value_spec",
+        )
+
+
+def resolve_num_dbs(config: HashShardedWriteConfig, count_rows: Any) -> int:
+    """``num_dbs``, or ``max(1, ceil(rows / max_keys_per_shard))`` (rows counted on demand)."""
+    if config.num_dbs is not None:
+        return config.num_dbs
+    max_keys = config.max_keys_per_shard
+    assert max_keys is not None
+    rows = int(count_rows())
+    return max(1, math.ceil(rows / max_keys))
+
+
+@dataclass(frozen=True)
+class ShardWritePlan:
+    """Everything a worker needs to write its shards; pickled into the engine's tasks."""
+
+    config_json: str
+    run_id: str
+    num_dbs: int
+    key_col: str
+    value_spec: ValueSpec
+    shard_id_col: str
+    sort_within_partitions: bool
+
+    def value_args(self) -> list[str]:
+        spec = self.value_spec
+        if spec.kind == "binary_col":
+            return ["--value-col", str(spec.col)]
+        if spec.kind == "json_cols":
+            return ["--json-cols", ",".join(spec.cols)] if spec.cols is not None else ["--json-cols"]
+        return ["--value-col", _VALUE_COL]
+
+    def common_args(self) -> list[str]:
+        return ["--num-dbs", str(self.num_dbs), "--run-id", self.run_id, "--key-col", self.key_col]
+
+
+def make_plan(config: WriteConfig, input: ColumnWriteInput, num_dbs: int, run_id: str, sort: bool) -> ShardWritePlan:
+    wire = config.to_wire()
+    wire["output"]["run_id"] = run_id
+    if wire["strategy"] == "hash":
+        wire["sharding"] = {"num_dbs": num_dbs, "max_keys_per_shard": None}
+    from ._validate import to_wire_json
+
+    return ShardWritePlan(
+        config_json=to_wire_json(wire),
+        run_id=run_id,
+        num_dbs=num_dbs,
+        key_col=input.key_col,
+        value_spec=input.value_spec,
+        shard_id_col=config.shard_id_col,
+        sort_within_partitions=sort,
+    )
+
+
+def new_run_id(config: WriteConfig) -> str:
+    return config.output.run_id or uuid.uuid4().hex
+
+
+class _ConfigFile:
+    """The config as a private temp file for ``--config-json @file`` (credentials stay off argv)."""
+
+    def __init__(self, config_json: str) -> None:
+        fd, self.path = tempfile.mkstemp(prefix="shardy-config-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(config_json)
+
+    def __enter__(self) -> str:
+        return self.path
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Routing (per partition, in the engine)
+# ---------------------------------------------------------------------------------------------
+
+
+def shard_ids_for(keys: pa.Array | pa.ChunkedArray, num_dbs: int, key_col: str) -> Any:
+    """Kernel hash routing of one partition's key column (int32 numpy array)."""
+    return get_kernel().route_hash(keys, num_dbs, what=f"key column {key_col!r}")
+
+
+def assign_shard_ids_pandas(pdf: pd.DataFrame, key_col: str, num_dbs: int, shard_id_col: str) -> pd.DataFrame:
+    out = pdf.copy(deep=False)
+    if len(pdf) == 0:
+        out[shard_id_col] = pd.Series(dtype="int32", index=pdf.index)
+        return out
+    keys = pa.Array.from_pandas(pdf[key_col])
+    out[shard_id_col] = pd.Series(shard_ids_for(keys, num_dbs, key_col), index=pdf.index, dtype="int32")
+    return out
+
+
+def assign_shard_ids_arrow(table: pa.Table, key_col: str, num_dbs: int, shard_id_col: str) -> pa.Table:
+    ids = shard_ids_for(table.column(key_col), num_dbs, key_col) if table.num_rows else []
+    return table.append_column(shard_id_col, pa.array(ids, type=pa.int32()))
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing (per partition, in the engine)
+# ---------------------------------------------------------------------------------------------
+
+
+def _shard_table(plan: ShardWritePlan, rows: pd.DataFrame) -> pa.Table:
+    """One shard's rows as Arrow: the key and value columns, the shard-id column dropped."""
+    data = rows.drop(columns=[plan.shard_id_col])
+    spec = plan.value_spec
+    if spec.kind == "callable":
+        records = data.to_dict("records")
+        values = pa.array([spec.encode(r) for r in records], type=pa.binary())
+        keys = pa.Array.from_pandas(data[plan.key_col])
+        return pa.table({plan.key_col: keys, _VALUE_COL: values})
+    if spec.kind == "binary_col":
+        wanted = [plan.key_col] + ([spec.col] if spec.col and spec.col != plan.key_col else [])
+        data = data[wanted]
+    elif spec.cols is not None:
+        wanted = [plan.key_col] + [c for c in spec.cols if c in data.columns and c != plan.key_col]
+        data = data[wanted]
+    return pa.Table.from_pandas(data, preserve_index=False)
+
+
+def _ipc_bytes(table: pa.Table) -> pa.Buffer:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=65536)
+    return sink.getvalue()
+
+
+def write_shard_table(
+    plan: ShardWritePlan, db_id: int, table: pa.Table, executable: str | None = None
+) -> dict[str, Any]:
+    """One shard through ``shardy write-shard``; the parsed shard result."""
+    exe = executable or find_shardy()
+    with _ConfigFile(plan.config_json) as path:
+        out = run_shardy(
+            exe,
+            "write-shard",
+            ["--config-json", f"@{path}", *plan.common_args(), "--db-id", str(db_id), *plan.value_args()],
+            stdin=_ipc_bytes(table),
+        )
+    line = out.strip().splitlines()[-1]
+    result: dict[str, Any] = json.loads(line)
+    result["_json"] = line
+    return result
+
+
+def _result_row(result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "db_id": int(result["db_id"]),
+        "db_url": result.get("db_url"),
+        "attempt": int(result["attempt"]),
+        "row_count": int(result["row_count"]),
+        "db_bytes": int(result.get("db_bytes") or 0),
+        # Keys as JSON text: an int column would turn into float next to a NaN and lose digits.
+        "min_key": json.dumps(result.get("min_key")) if result.get("min_key") is not None else None,
+        "max_key": json.dumps(result.get("max_key")) if result.get("max_key") is not None else None,
+        "checkpoint_id": result.get("checkpoint_id"),
+        "all_attempt_urls": json.dumps(result.get("all_attempt_urls") or []),
+        "result_json": result["_json"],
+    }
+
+
+def write_partition(pdf: pd.DataFrame, plan: ShardWritePlan) -> pd.DataFrame:
+    """A shuffled partition -> one result row per shard id in it (a shuffle is not 1:1)."""
+    if pdf is None or len(pdf) == 0:
+        return empty_results()
+    exe = find_shardy()
+    groups = [(int(db_id), group) for db_id, group in pdf.groupby(plan.shard_id_col, sort=True)]  # type: ignore[call-overload]
+
+    def write(item: tuple[int, pd.DataFrame]) -> dict[str, Any]:
+        db_id, group = item
+        if plan.sort_within_partitions:
+            group = group.sort_values(plan.key_col, kind="stable")
+        return _result_row(write_shard_table(plan, db_id, _shard_table(plan, group), exe))
+
+    # The work happens in the shardy processes: a partition holding several shards (the shuffle is
+    # not 1:1) writes them side by side instead of leaving the machine's other cores idle.
+    workers = min(len(groups), shard_concurrency())
+    if workers <= 1:
+        rows = [write(g) for g in groups]
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="shardy-write") as pool:
+            rows = list(pool.map(write, groups))
+    if not rows:
+        return empty_results()
+    return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+
+
+def shard_concurrency() -> int:
+    """Shards one partition writes at once: ``SHARDY_SHARD_CONCURRENCY``, else the CPU count."""
+    env = os.environ.get("SHARDY_SHARD_CONCURRENCY")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, os.cpu_count() or 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Driver side: results, coverage, publish
+# ---------------------------------------------------------------------------------------------
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+@dataclass(frozen=True)
+class ShardAttemptResult:
+    db_id: int
+    db_url: str | None
+    attempt: int
+    row_count: int
+    db_bytes: int
+    min_key: Any
+    max_key: Any
+    checkpoint_id: str | None
+    all_attempt_urls: tuple[str, ...]
+    result_json: str
+
+
+def results_pdf_to_attempts(pdf: pd.DataFrame) -> list[ShardAttemptResult]:
+    """Engine result rows -> attempts, NaN -> None (pandas fills missing cells with NaN)."""
+    out: list[ShardAttemptResult] = []
+    for rec in pdf.to_dict("records"):
+        clean: dict[str, Any] = {str(k): (None if _is_missing(v) else v) for k, v in rec.items()}
+        urls = clean.get("all_attempt_urls")
+        out.append(
+            ShardAttemptResult(
+                db_id=int(clean["db_id"]),
+                db_url=clean.get("db_url"),
+                attempt=int(clean["attempt"]),
+                row_count=int(clean["row_count"] or 0),
+                db_bytes=int(clean.get("db_bytes") or 0),
+                min_key=json.loads(clean["min_key"]) if clean.get("min_key") is not None else None,
+                max_key=json.loads(clean["max_key"]) if clean.get("max_key") is not None else None,
+                checkpoint_id=clean.get("checkpoint_id"),
+                all_attempt_urls=tuple(json.loads(urls)) if isinstance(urls, str) else (),
+                result_json=str(clean["result_json"]),
+            )
+        )
+    return out
+
+
+def check_single_result_per_shard(attempts: Sequence[ShardAttemptResult], num_dbs: int) -> None:
+    seen: dict[int, int] = {}
+    for a in attempts:
+        if not 0 <= a.db_id < num_dbs:
+            raise ShardCoverageError(
+                f"Shard coverage mismatch; extra=[{a.db_id}] (num_dbs={num_dbs})", db_ids=[a.db_id]
+            )
+        seen[a.db_id] = seen.get(a.db_id, 0) + 1
+    split = sorted(d for d, n in seen.items() if n > 1)
+    if split:
+        from .errors import ShardAssignmentError
+
+        raise ShardAssignmentError(
+            f"shard(s) {split} were written by more than one task: the engine split a shard's rows across "
+            "partitions, so each write holds only part of the shard; nothing was published"
+        )
+
+
+def coverage_error(missing: Iterable[int], cause: BaseException, engine: str) -> ShardCoverageError:
+    ids = sorted(set(missing))
+    shown = ", ".join(str(i) for i in ids) if ids else "unknown"
+    return ShardCoverageError(
+        f"{engine} gave up on the write task of shard(s) [{shown}] after its retries "
+        f"({type(cause).__name__}: {str(cause)[:300]}); nothing was published. Configure {engine} retries "
+        "and config.shard_retry, then rerun",
+        db_ids=ids,
+    )
+
+
+def publish(
+    config: WriteConfig,
+    plan: ShardWritePlan,
+    attempts: Sequence[ShardAttemptResult],
+    started: float,
+    sharding_ms: int,
+    write_ms: int,
+) -> BuildResult:
+    """Winners, manifest, ``_CURRENT`` and loser cleanup through ``shardy publish``."""
+    check_single_result_per_shard(attempts, plan.num_dbs)
+    non_empty = [a for a in attempts if a.row_count > 0]
+    lines = "\n".join(a.result_json for a in non_empty) + ("\n" if non_empty else "")
+    exe = find_shardy()
+    with _ConfigFile(plan.config_json) as path:
+        out = run_shardy(
+            exe,
+            "publish",
+            ["--config-json", f"@{path}", *plan.common_args()],
+            stdin=lines.encode("utf-8"),
+        )
+    record = json.loads(out.strip().splitlines()[-1])
+    total_ms = int((time.perf_counter() - started) * 1000)
+    return build_result_from_wire(record, sharding_ms=sharding_ms, write_ms=write_ms, total_ms=total_ms)
+
+
+def is_shardy_error(err: BaseException) -> bool:
+    return isinstance(err, ShardyfusionError)
+
+
+def preflight() -> str:
+    """Fail before any engine work when the executable or the kernel is missing."""
+    exe = find_shardy()
+    get_kernel()
+    return exe

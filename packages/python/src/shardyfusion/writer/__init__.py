@@ -1,0 +1,1 @@
+"""Engine writers: ``shardyfusion.writer.dask`` and ``shardyfusion.writer.ray``."""

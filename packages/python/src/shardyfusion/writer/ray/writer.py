@@ -1,0 +1,244 @@
+"""Ray writer (seed: "Build a snapshot with the Ray writer").
+
+Flow: shard ids assigned per Arrow batch by the WASM kernel -> ``verify_routing`` on 20 sampled
+rows -> lock-guarded shuffle (save ``DataContext.shuffle_strategy``, set ``HASH_SHUFFLE``,
+``repartition(num_dbs, shuffle=True, keys=[shard_id_col])``) -> ``map_batches`` with pandas
+batches writing each shard through ``shardy write-shard`` -> results (NaN -> None) ->
+``shardy publish`` -> ``BuildResult``. Ray retries failed tasks per its policy (see
+``RayWriteOptions.ray_remote_args``); when it gives up, ``ShardCoverageError`` names the shard(s)
+and nothing is published.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from ..._cel import require_cel_support
+from ..._writer_core import (
+    ShardWritePlan,
+    assign_shard_ids_arrow,
+    check_columns,
+    coverage_error,
+    empty_results,
+    make_plan,
+    new_run_id,
+    preflight,
+    publish,
+    resolve_num_dbs,
+    results_pdf_to_attempts,
+    write_partition,
+)
+from ...config import CelShardedWriteConfig, HashShardedWriteConfig
+from ...errors import ConfigValidationError, ShardyfusionError
+from ...inputs import ColumnWriteInput
+from ...manifest import BuildResult
+from ...routing import VERIFY_SAMPLE_ROWS, verify_hash_routing
+
+#: Guards the process-wide ``DataContext.shuffle_strategy`` swap during a build.
+_SHUFFLE_STRATEGY_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class RayWriteOptions:
+    #: Sort each shard's rows by ``key_col`` before writing.
+    sort_within_partitions: bool = False
+    #: Re-verify writer-side routing against the reader-side router (20 sampled rows).
+    verify_routing: bool = True
+    #: Extra Ray task options for the write ``map_batches`` (shardy extension), e.g.
+    #: ``{"max_retries": 3}``; Ray Data's default retries a crashed task without limit.
+    ray_remote_args: Mapping[str, Any] | None = None
+
+
+def write_hash_sharded(
+    ds: Any,
+    config: HashShardedWriteConfig,
+    input: ColumnWriteInput,
+    options: RayWriteOptions | None = None,
+) -> BuildResult:
+    """Builds and publishes a hash-sharded snapshot from a Ray Dataset."""
+    if not isinstance(config, HashShardedWriteConfig):
+        raise ConfigValidationError(
+            f"write_hash_sharded takes a HashShardedWriteConfig, got {type(config).__name__}", field="config"
+        )
+    if not isinstance(input, ColumnWriteInput):
+        raise ConfigValidationError(f"input must be a ColumnWriteInput, got {type(input).__name__}", field="input")
+    options = options or RayWriteOptions()
+    started = time.perf_counter()
+    check_columns(_column_names(ds), config, input)
+    preflight()
+    run_id = new_run_id(config)
+    num_dbs = resolve_num_dbs(config, ds.count)
+    col = config.shard_id_col
+
+    with _hash_shuffle(ds):
+        routed = ds.map_batches(
+            functools.partial(_route_batch, key_col=input.key_col, num_dbs=num_dbs, col=col),
+            batch_format="pyarrow",
+            zero_copy_batch=True,
+        )
+        if options.verify_routing:
+            sample = routed.select_columns([input.key_col, col]).take(VERIFY_SAMPLE_ROWS)
+            verify_hash_routing(((r[input.key_col], r[col]) for r in sample), num_dbs)
+
+        plan = make_plan(config, input, num_dbs, run_id, options.sort_within_partitions)
+        shuffled = routed.repartition(num_dbs, shuffle=True, keys=[col])
+        sharding_ms = int((time.perf_counter() - started) * 1000)
+        write_started = time.perf_counter()
+        results = _write(shuffled, routed, plan, col, dict(options.ray_remote_args or {}))
+    attempts = results_pdf_to_attempts(results)
+    write_ms = int((time.perf_counter() - write_started) * 1000)
+    return publish(config, plan, attempts, started, sharding_ms, write_ms)
+
+
+def write_cel_sharded(
+    ds: Any,
+    config: CelShardedWriteConfig,
+    input: ColumnWriteInput,
+    options: RayWriteOptions | None = None,
+) -> BuildResult:
+    """CEL-sharded build; refused until ``shardy`` routes and publishes CEL snapshots."""
+    if not isinstance(config, CelShardedWriteConfig):
+        raise ConfigValidationError(
+            f"write_cel_sharded takes a CelShardedWriteConfig, got {type(config).__name__}", field="config"
+        )
+    check_columns(_column_names(ds), config, input)
+    require_cel_support()
+    raise AssertionError("unreachable")
+
+
+def _column_names(ds: Any) -> list[str]:
+    schema = ds.schema()
+    if schema is None:
+        raise ConfigValidationError("the Ray Dataset has no schema (is it empty?)", field="input")
+    return list(schema.names)
+
+
+@contextmanager
+def _hash_shuffle(ds: Any) -> Iterator[None]:
+    """``shuffle_strategy = HASH_SHUFFLE`` for the build, process-wide, under the lock.
+
+    A Dataset keeps the context it was created with; the dataset's own context is swapped too
+    when it is not the process-wide one, so the repartition really is a hash shuffle.
+    """
+    from ray.data import DataContext
+    from ray.data.context import ShuffleStrategy
+
+    with _SHUFFLE_STRATEGY_LOCK:
+        contexts = [DataContext.get_current()]
+        own = getattr(ds, "context", None)
+        if own is not None and all(own is not c for c in contexts):
+            contexts.append(own)
+        saved = [c.shuffle_strategy for c in contexts]
+        try:
+            for c in contexts:
+                c.shuffle_strategy = ShuffleStrategy.HASH_SHUFFLE
+            yield
+        finally:
+            for c, s in zip(contexts, saved, strict=True):
+                c.shuffle_strategy = s
+
+
+def _route_batch(batch: pa.Table, key_col: str, num_dbs: int, col: str) -> pa.Table:
+    return assign_shard_ids_arrow(batch, key_col, num_dbs, col)
+
+
+def _write_batch(pdf: pd.DataFrame, plan: ShardWritePlan, ledger: Any) -> pd.DataFrame:
+    import ray
+
+    ids = sorted({int(x) for x in pdf[plan.shard_id_col].tolist()}) if len(pdf) else []
+    if ids:
+        # Ray keeps a task's id across its retries: the ledger counts attempts per task.
+        ray.get(ledger.started.remote(ray.get_runtime_context().get_task_id(), ids))
+    out = write_partition(pdf, plan)
+    if len(out):
+        ray.get(ledger.finished.remote([int(x) for x in out["db_id"].tolist()]))
+    return out
+
+
+class _Ledger:
+    """Which write tasks started (how often, with which shards) and which shards were written:
+    tells the shards of a task Ray gave up on from those of tasks it merely cancelled."""
+
+    def __init__(self) -> None:
+        self.done: set[int] = set()
+        self.starts: dict[str, tuple[int, list[int]]] = {}
+
+    def started(self, task_id: str, ids: list[int]) -> None:
+        count, _ = self.starts.get(task_id, (0, ids))
+        self.starts[task_id] = (count + 1, ids)
+
+    def finished(self, ids: list[int]) -> None:
+        self.done.update(ids)
+
+    def state(self) -> tuple[list[int], list[tuple[int, list[int]]]]:
+        return sorted(self.done), list(self.starts.values())
+
+
+def _given_up_shards(done: set[int], starts: list[tuple[int, list[int]]], max_retries: Any) -> set[int]:
+    """Shards of the unfinished task(s) that used up their retries (or, when the limit is not
+    known, that were started most often)."""
+    unfinished = [(n, ids) for n, ids in starts if not set(ids) <= done]
+    if not unfinished:
+        return set()
+    if isinstance(max_retries, int) and max_retries >= 0:
+        chosen = [ids for n, ids in unfinished if n >= max_retries + 1]
+    else:
+        most = max(n for n, _ in unfinished)
+        chosen = [ids for n, ids in unfinished if n == most]
+    return {i for ids in chosen for i in ids} - done
+
+
+def _unwrap_shardy_error(err: BaseException) -> ShardyfusionError | None:
+    seen: set[int] = set()
+    cur: BaseException | None = err
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, ShardyfusionError):
+            return cur
+        seen.add(id(cur))
+        nxt = getattr(cur, "cause", None)
+        cur = nxt if isinstance(nxt, BaseException) else (cur.__cause__ or cur.__context__)
+    return None
+
+
+def _write(shuffled: Any, routed: Any, plan: ShardWritePlan, col: str, remote_args: dict[str, Any]) -> pd.DataFrame:
+    import ray
+
+    ledger: Any = ray.remote(num_cpus=0)(_Ledger).remote()
+    try:
+        written = shuffled.map_batches(
+            functools.partial(_write_batch, plan=plan, ledger=ledger),
+            batch_format="pandas",
+            batch_size=None,
+            **remote_args,
+        )
+        try:
+            frames = [b for b in written.iter_batches(batch_format="pandas", batch_size=None)]
+        except Exception as err:
+            shardy_err = _unwrap_shardy_error(err)
+            if shardy_err is not None:
+                raise shardy_err from err
+            done_ids, starts = ray.get(ledger.state.remote())
+            done = set(done_ids)
+            given_up = _given_up_shards(done, starts, remote_args.get("max_retries"))
+            if not given_up:
+                try:
+                    given_up = {int(x) for x in routed.unique(col)} - done
+                except Exception:
+                    given_up = set()
+            raise coverage_error(given_up, err, "Ray") from err
+    finally:
+        ray.kill(ledger)
+    non_empty = [f for f in frames if len(f)]
+    return pd.concat(non_empty, ignore_index=True) if non_empty else empty_results()
+
+
+__all__ = ["RayWriteOptions", "write_cel_sharded", "write_hash_sharded"]
