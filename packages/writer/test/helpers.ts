@@ -13,6 +13,7 @@ import {
   type RunRecord,
 } from "@shardy/core";
 import { getKernel } from "@shardy/kernel";
+import { openSlateDbReader } from "@shardy/slatedb";
 import { type ObjectStore, S3Store } from "@shardy/store";
 import { Binary, Int64, type RecordBatch, Table, Utf8, vectorFromArray } from "apache-arrow";
 import { minioStoreOptions, readS3TestEnv } from "../../store/test/s3-env.ts";
@@ -68,7 +69,7 @@ export function u64(i: number | bigint): Uint8Array {
   return k;
 }
 
-/** Loads `_CURRENT`, its manifest, and every winner's `shard.db` read with bun:sqlite directly. */
+/** Loads `_CURRENT`, its manifest, and every winner's pairs (`shard.db` through bun:sqlite, SlateDB through its reader). */
 export async function inspectSnapshot(store: ObjectStore, prefix: string): Promise<SnapshotView> {
   const current = await store.get(currentPointerKeyFor(prefix));
   if (!current) throw new Error(`no _CURRENT under ${store.baseUrl}/${prefix}`);
@@ -79,8 +80,13 @@ export async function inspectSnapshot(store: ObjectStore, prefix: string): Promi
   const shards = new Map<number, Map<string, Uint8Array>>();
   const scratch = tempDir("inspect");
   for (const shard of manifest.shards) {
-    const obj = await store.get(`${keyForUrl(store, shard.dbUrl!)}/shard.db`);
-    if (!obj) throw new Error(`shard.db of ${shard.dbUrl} missing`);
+    const dbPrefix = keyForUrl(store, shard.dbUrl!);
+    const obj = await store.get(`${dbPrefix}/shard.db`);
+    if (!obj) {
+      // No shard.db: a SlateDB shard; read every pair back with our SlateDB reader.
+      shards.set(shard.dbId, await readSlateDbShard(store, dbPrefix));
+      continue;
+    }
     const path = join(scratch, `db-${shard.dbId}.sqlite`);
     writeFileSync(path, obj.body);
     const db = new Database(path, { readonly: true });
@@ -89,6 +95,17 @@ export async function inspectSnapshot(store: ObjectStore, prefix: string): Promi
     shards.set(shard.dbId, new Map(rows.map((r) => [hex(r.k), new Uint8Array(r.v)])));
   }
   return { manifest, manifestRef: pointer.manifestRef, shards };
+}
+
+async function readSlateDbShard(store: ObjectStore, dbPrefix: string): Promise<Map<string, Uint8Array>> {
+  const reader = await openSlateDbReader({ store, dbPrefix });
+  const pairs = new Map<string, Uint8Array>();
+  try {
+    for await (const [key, value] of reader.scan()) pairs.set(hex(key), value);
+  } finally {
+    await reader.close();
+  }
+  return pairs;
 }
 
 /** Every key in exactly its predicted shard (kernel routing) and in no other. */

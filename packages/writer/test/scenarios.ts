@@ -23,19 +23,25 @@ export interface StoreFixture {
   location(label: string): { config: Record<string, unknown>; store: ObjectStore; prefix: string };
 }
 
-const SQLITE = { kind: "sqlite" } as const;
+export type SmokeBackend = "sqlite" | "slatedb";
 const keys10 = WORDS.map((_, i) => BigInt(i));
 const u64Key = (k: bigint | string) => u64(k as bigint);
 
-export function smokeSuite(name: string, fixture: StoreFixture, workerCounts: readonly number[]): void {
+export function smokeSuite(
+  name: string,
+  fixture: StoreFixture,
+  workerCounts: readonly number[],
+  backend: SmokeBackend = "sqlite",
+): void {
+  const adapter = { kind: backend } as const;
   for (const workers of workerCounts) {
-    const label = `${name}, workers=${workers}`;
+    const label = `${name}, ${backend}, workers=${workers}`;
 
     test(`smoke hash num_dbs=3 (${label})`, async () => {
       const loc = fixture.location("hash3");
       const result = await buildSnapshot({
         inputs: smokeTable(),
-        config: { ...loc.config, num_dbs: 3, adapter_factory: SQLITE },
+        config: { ...loc.config, num_dbs: 3, adapter_factory: adapter },
         input: { key_col: "id", value_spec: ValueSpec.binaryCol("value") },
         workers,
       });
@@ -67,7 +73,7 @@ export function smokeSuite(name: string, fixture: StoreFixture, workerCounts: re
       const loc = fixture.location("hash2");
       const result = await buildSnapshot({
         inputs: smokeTable(),
-        config: { ...loc.config, num_dbs: 2, adapter_factory: SQLITE },
+        config: { ...loc.config, num_dbs: 2, adapter_factory: adapter },
         input: { key_col: "id", value_spec: ValueSpec.binaryCol("value") },
         workers,
       });
@@ -81,7 +87,7 @@ export function smokeSuite(name: string, fixture: StoreFixture, workerCounts: re
       const loc = fixture.location("maxkeys");
       const result = await buildSnapshot({
         inputs: smokeTable(),
-        config: { ...loc.config, max_keys_per_shard: 5, adapter_factory: SQLITE },
+        config: { ...loc.config, max_keys_per_shard: 5, adapter_factory: adapter },
         input: { key_col: "id", value_spec: ValueSpec.binaryCol("value") },
         workers,
       });
@@ -105,7 +111,7 @@ export function smokeSuite(name: string, fixture: StoreFixture, workerCounts: re
       const runId = `run-publish-${workers}`;
       const result = await buildSnapshot({
         inputs: table,
-        config: { ...loc.config, num_dbs: 4, adapter_factory: SQLITE, output: { run_id: runId } },
+        config: { ...loc.config, num_dbs: 4, adapter_factory: adapter, output: { run_id: runId } },
         input: { key_col: "id", value_spec: ValueSpec.binaryCol("v") },
         workers,
       });
@@ -122,15 +128,17 @@ export function smokeSuite(name: string, fixture: StoreFixture, workerCounts: re
       expect(view.manifest.build.keyCol).toBe("id");
       expect(view.manifest.shards.length).toBe(4);
       expect(view.manifest.shards.reduce((s, w) => s + w.rowCount, 0)).toBe(24);
-      // Per-shard checksums and the sidecar fields are recorded in custom.
-      const custom = view.manifest.custom as Record<string, Record<string, unknown>>;
-      expect(Object.keys(custom.shard_checksums!).sort()).toEqual(["0", "1", "2", "3"]);
-      expect(custom.sqlite_sidecar).toEqual({
-        codec: "zstd",
-        filename: "shard.sidecar",
-        format_version: 8,
-        page_size: 4096,
-      });
+      if (backend === "sqlite") {
+        // Per-shard checksums and the sidecar fields are recorded in custom.
+        const custom = view.manifest.custom as Record<string, Record<string, unknown>>;
+        expect(Object.keys(custom.shard_checksums!).sort()).toEqual(["0", "1", "2", "3"]);
+        expect(custom.sqlite_sidecar).toEqual({
+          codec: "zstd",
+          filename: "shard.sidecar",
+          format_version: 8,
+          page_size: 4096,
+        });
+      }
       for (const shard of view.manifest.shards) {
         const keys = [...view.shards.get(shard.dbId)!.keys()]
           .map((k) => BigInt(`0x${k}`))
@@ -148,12 +156,14 @@ export function smokeSuite(name: string, fixture: StoreFixture, workerCounts: re
     });
   }
 
-  test(`smoke hash retry succeeds after one injected upload failure (${name})`, async () => {
+  test(`smoke hash retry succeeds after one injected upload failure (${name}, ${backend})`, async () => {
     const loc = fixture.location("retry");
     const runId = "run-retry";
-    const failingKey = [loc.prefix, "shards", `run_id=${runId}`, "db=00000", "attempt=00", "shard.db"]
+    // The first upload of shard 0's first attempt fails: shard.db for SQLite, the first SST for SlateDB.
+    const attemptDir = [loc.prefix, "shards", `run_id=${runId}`, "db=00000", "attempt=00"]
       .filter((p) => p !== "")
       .join("/");
+    const failingKey = backend === "sqlite" ? `${attemptDir}/shard.db` : attemptDir;
     const store = new FaultyStore(loc.store, {
       rules: [{ op: ["put", "putStream"], keyPrefix: failingKey, nth: 1, action: { type: "fail" } }],
     });
@@ -163,7 +173,7 @@ export function smokeSuite(name: string, fixture: StoreFixture, workerCounts: re
       config: {
         ...loc.config,
         num_dbs: 3,
-        adapter_factory: SQLITE,
+        adapter_factory: adapter,
         output: { run_id: runId },
         shard_retry: { max_retries: 1, initial_backoff_ms: 0 },
       },
@@ -182,7 +192,7 @@ export function smokeSuite(name: string, fixture: StoreFixture, workerCounts: re
     const view = await inspectSnapshot(loc.store, loc.prefix);
     await expectKeysInPredictedShards(view, keys10, u64Key);
     // The failed attempt left nothing behind.
-    const leftovers = await loc.store.list(failingKey.replace(/\/shard\.db$/, ""));
+    const leftovers = await loc.store.list(attemptDir);
     expect(leftovers.objects.length).toBe(0);
   });
 }
