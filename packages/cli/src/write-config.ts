@@ -7,7 +7,13 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { type HashShardedWriteConfig, pyJsonLoads, validateHashConfig } from "@shardy/core";
+import {
+  type CelShardedWriteConfig,
+  type HashShardedWriteConfig,
+  pyJsonLoads,
+  validateCelConfig,
+  validateHashConfig,
+} from "@shardy/core";
 import { ConfigValidationError } from "@shardy/errors";
 import { ValueSpec } from "@shardy/writer";
 import type { Command } from "commander";
@@ -31,6 +37,10 @@ export interface WriteConfigFlags {
   shardRetries?: string;
   batchSize?: string;
   scratchDir?: string;
+  celExpr?: string;
+  celColumns?: string;
+  routingValues?: string;
+  inferRoutingValues?: boolean;
 }
 
 export interface ValueFlags {
@@ -63,7 +73,17 @@ export function addWriteConfigOptions(cmd: Command, opts: { sharding: boolean })
   if (opts.sharding) {
     cmd
       .option("--num-dbs <n>", "number of shards")
-      .option("--max-keys-per-shard <n>", "derive the number of shards from the row count instead");
+      .option("--max-keys-per-shard <n>", "derive the number of shards from the row count instead")
+      .option("--cel-expr <expr>", 'CEL routing expression instead of HASH, e.g. "shard_hash(key) % 8u"')
+      .option(
+        "--cel-columns <columns>",
+        'columns the CEL expression reads with their types: "key:int,region:string" or JSON {"key":"int"}',
+      )
+      .option(
+        "--routing-values <tokens>",
+        'categorical tokens (index = shard id): "eu,us" (strings) or a JSON list, e.g. [1,2] or ["eu","us"]',
+      )
+      .option("--infer-routing-values", "categorical routing with the sorted distinct tokens of the data");
   }
   return cmd;
 }
@@ -143,11 +163,85 @@ function cliStorage(ctx: CliContext): { s3_connection_options?: object; credenti
   return out;
 }
 
-export function buildWriteConfig(ctx: CliContext, flags: WriteConfigFlags): HashShardedWriteConfig {
+/** A JSON config names CEL routing by `strategy: "cel"` or a `cel_expr` (flat or under `sharding`). */
+function isCelInput(raw: unknown): boolean {
+  if (!raw || typeof raw !== "object") return false;
+  const o = raw as Record<string, unknown>;
+  const sharding = o.sharding as Record<string, unknown> | null | undefined;
+  return (
+    o.strategy === "cel" ||
+    "cel_expr" in o ||
+    (!!sharding && typeof sharding === "object" && "cel_expr" in sharding)
+  );
+}
+
+/** `--cel-columns`: JSON object, or `name:type` pairs separated by commas. */
+export function parseCelColumns(text: string): Record<string, string> {
+  const trimmed = text.trim();
+  if (trimmed.startsWith("{")) {
+    const parsed = parseJsonFlag(trimmed, "--cel-columns");
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
+      throw new UsageError(`--cel-columns must be a JSON object of name -> type, got ${trimmed}`);
+    }
+    return parsed as Record<string, string>;
+  }
+  const out: Record<string, string> = {};
+  for (const part of trimmed.split(",")) {
+    const colon = part.indexOf(":");
+    if (colon <= 0) {
+      throw new UsageError(`--cel-columns entry ${JSON.stringify(part)} must be NAME:TYPE, e.g. key:int`);
+    }
+    out[part.slice(0, colon).trim()] = part.slice(colon + 1).trim();
+  }
+  return out;
+}
+
+/** `--routing-values`: a JSON list (ints stay exact), or comma-separated strings. */
+export function parseRoutingValues(text: string): unknown[] {
+  const trimmed = text.trim();
+  if (trimmed.startsWith("[")) {
+    const parsed = parseJsonFlag(trimmed, "--routing-values");
+    if (!Array.isArray(parsed)) throw new UsageError(`--routing-values must be a JSON list, got ${trimmed}`);
+    return parsed;
+  }
+  return trimmed.split(",");
+}
+
+function parseJsonFlag(text: string, flag: string): unknown {
+  try {
+    return pyJsonLoads(text);
+  } catch (err) {
+    throw new UsageError(`${flag} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The validated write config: HASH, or CEL when `--cel-expr` or the JSON config asks for it. The
+ * CEL expression itself is compiled later, by the writer, against the kernel.
+ */
+export function buildWriteConfig(
+  ctx: CliContext,
+  flags: WriteConfigFlags,
+): HashShardedWriteConfig | CelShardedWriteConfig {
+  const raw = flags.configJson === undefined ? undefined : readConfigArg(ctx, flags.configJson);
+  const cel = flags.celExpr !== undefined || isCelInput(raw);
+  const celOnly = [flags.celColumns, flags.routingValues, flags.inferRoutingValues].some(
+    (v) => v !== undefined,
+  );
+  if (!cel && celOnly) {
+    throw new UsageError("--cel-columns, --routing-values and --infer-routing-values need --cel-expr");
+  }
+  if (cel && (flags.numDbs !== undefined || flags.maxKeysPerShard !== undefined)) {
+    throw new UsageError(
+      "CEL routing decides the shard count (routing values, or the ids the expression returns); drop --num-dbs/--max-keys-per-shard",
+    );
+  }
   const base: Groups =
-    flags.configJson === undefined
+    raw === undefined
       ? {}
-      : (validateHashConfig(readConfigArg(ctx, flags.configJson)) as unknown as Groups);
+      : ((cel
+          ? validateCelConfig(raw, { checkCelExpr: () => {} })
+          : validateHashConfig(raw)) as unknown as Groups);
   const cfg: Groups = {};
   for (const [k, v] of Object.entries(base)) {
     cfg[k] = v !== null && typeof v === "object" && !Array.isArray(v) ? { ...v } : (v as never);
@@ -202,5 +296,16 @@ export function buildWriteConfig(ctx: CliContext, flags: WriteConfigFlags): Hash
     const n = parseNonNegativeInt(flags.shardRetries, "--shard-retries");
     group("retry").shard_retry = n === 0 ? null : { max_retries: n };
   }
-  return validateHashConfig(cfg);
+  if (!cel) return validateHashConfig(cfg);
+  cfg.strategy = "cel" as never;
+  const sharding = group("sharding");
+  if (flags.celExpr !== undefined) sharding.cel_expr = flags.celExpr;
+  if (flags.celColumns !== undefined) sharding.cel_columns = parseCelColumns(flags.celColumns);
+  if (sharding.cel_columns === undefined) sharding.cel_columns = { key: "int" };
+  if (flags.routingValues !== undefined) sharding.routing_values = parseRoutingValues(flags.routingValues);
+  if (flags.inferRoutingValues) {
+    sharding.infer_routing_values_from_data = true;
+    sharding.routing_values = null;
+  }
+  return validateCelConfig(cfg, { checkCelExpr: () => {} });
 }

@@ -2,11 +2,13 @@
  * Reader-side routing (reference §4.4, §5.1): a key goes to `xxh3_64(canonical_bytes(key)) %
  * num_dbs` for HASH snapshots, and is looked up under its encoded bytes (`key_encoding`, with the
  * reader's extra rule that u64be/u32be also take pre-encoded 8/4-byte keys). CEL snapshots route
- * through a caller-supplied hook until the kernel's CEL evaluator lands.
+ * through the kernel's `CelRouter` (§4.2): key-only specs evaluate the key itself, multi-column
+ * specs need a `routingContext` with every `cel_columns` value; an unknown categorical token is a
+ * miss. A caller-supplied `celRoute` hook, when given, replaces the kernel router.
  */
 import type { BuildMeta, KeyEncoding, ShardingSpec } from "@shardy/core";
 import { ConfigValidationError, ReaderStateError, ShardAssignmentError } from "@shardy/errors";
-import type { Kernel } from "@shardy/kernel";
+import { CelRouter, type CelScalar, type Kernel } from "@shardy/kernel";
 
 /** A lookup key: integers as bigint (or safe-integer number), strings, or raw bytes. */
 export type ReaderKey = bigint | number | string | Uint8Array;
@@ -30,20 +32,17 @@ export type CelRouteHook = (request: CelRouteRequest) => number | null;
 export class SnapshotRouter {
   readonly numDbs: number;
   readonly keyEncoding: KeyEncoding;
+  readonly #celRoute: CelRouteHook | undefined;
 
   constructor(
     private readonly kernel: Kernel,
     private readonly build: BuildMeta,
-    private readonly celRoute?: CelRouteHook,
+    celRoute?: CelRouteHook,
   ) {
     this.numDbs = build.numDbs;
     this.keyEncoding = build.keyEncoding;
-    if (build.sharding.strategy === "cel" && !celRoute) {
-      throw new ReaderStateError(
-        `snapshot ${build.runId} is CEL-routed (${JSON.stringify(build.sharding.celExpr)}), which this reader ` +
-          "cannot evaluate yet; pass a `celRoute` hook to ShardedReader.open, or read a HASH snapshot",
-      );
-    }
+    this.#celRoute =
+      build.sharding.strategy === "cel" ? (celRoute ?? kernelCelRoute(kernel, build)) : undefined;
   }
 
   /** The shard of `key`, or `null` for an unknown categorical token. */
@@ -52,7 +51,7 @@ export class SnapshotRouter {
       checkKeyType(key);
       return this.kernel.routeKey(key, this.numDbs);
     }
-    const id = this.celRoute!({
+    const id = this.#celRoute!({
       key,
       routingContext,
       sharding: this.build.sharding,
@@ -73,6 +72,35 @@ export class SnapshotRouter {
     return this.kernel.encodeKey(key, this.keyEncoding);
   }
 }
+
+/**
+ * The default CEL hook: one compiled `CelRouter` per snapshot. Key-only specs route the key;
+ * multi-column specs route the context (every key of a lookup shares its shard) and reject a
+ * missing context.
+ */
+function kernelCelRoute(kernel: Kernel, build: BuildMeta): CelRouteHook {
+  const { celExpr, celColumns, routingValues } = build.sharding;
+  if (celExpr === null || celColumns === null) {
+    throw new ReaderStateError(
+      `snapshot ${build.runId} is CEL-routed but its manifest lacks cel_expr or cel_columns; rebuild the snapshot`,
+    );
+  }
+  const router = new CelRouter(
+    kernel,
+    { celExpr, celColumns: celColumns as CelRouterColumns, routingValues },
+    { numDbs: build.numDbs },
+  );
+  return ({ key, routingContext }) => {
+    if (router.keyOnly) return router.routeKey(typeof key === "number" ? BigInt(key) : key);
+    if (routingContext === undefined || routingContext === null) {
+      // Let the router name the columns it needs.
+      return router.routeKey(typeof key === "number" ? BigInt(key) : key);
+    }
+    return router.routeContext(routingContext as Record<string, CelScalar>);
+  };
+}
+
+type CelRouterColumns = ConstructorParameters<typeof CelRouter>[1]["celColumns"];
 
 function checkKeyType(key: unknown): asserts key is ReaderKey {
   if (

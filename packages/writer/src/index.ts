@@ -53,6 +53,7 @@ export {
   buildSnapshot,
   type ColumnInput,
   DEFAULT_MEMORY_BUDGET_BYTES,
+  validateWriteConfig,
 } from "./pipeline.ts";
 export type { BuildPhase, BuildProgress, ProgressListener } from "./progress.ts";
 export {
@@ -73,6 +74,7 @@ export {
   type TokenBucketOptions,
   type WriteLimiters,
 } from "./rate-limiter.ts";
+export { shardingSpecOf } from "./routing.ts";
 export { ShardHost, type ShardHostOptions } from "./shard-host.ts";
 export {
   attemptLocalDir,

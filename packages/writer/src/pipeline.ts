@@ -8,17 +8,19 @@ import { rmSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import {
+  type CelShardedWriteConfig,
   type CurrentState,
   type HashShardedWriteConfig,
   type PublishCheck,
   type PublishMode,
   readCurrentState,
   runShardsPrefix,
+  validateCelConfig,
   validateHashConfig,
   withRunRecord,
 } from "@shardy/core";
 import { ConfigValidationError } from "@shardy/errors";
-import { getKernel, type Kernel } from "@shardy/kernel";
+import { celExprCheck, getKernel, type Kernel } from "@shardy/kernel";
 import type { ObjectStore } from "@shardy/store";
 import type { RecordBatch, Table } from "apache-arrow";
 import type { ShardAdapterFactory } from "./adapter.ts";
@@ -38,6 +40,14 @@ import { decodeDictionaries, groupByShard, type Partitioned } from "./partition.
 import { type ProgressListener, ProgressTracker } from "./progress.ts";
 import { publishShardResults, type SnapshotBuildResult } from "./publish.ts";
 import { type Clock, createWriteLimiters } from "./rate-limiter.ts";
+import {
+  type BatchStream,
+  celInputColumns,
+  discoverCelRouting,
+  HashRowRouter,
+  type RowRouter,
+  shardingSpecOf,
+} from "./routing.ts";
 import { ShardHost } from "./shard-host.ts";
 import { defaultLocalRoot, type ShardTarget } from "./shard-loop.ts";
 import type { ShardResult } from "./shard-result.ts";
@@ -60,7 +70,12 @@ export interface BuildSnapshotOptions {
   /** Format of every file; default: by extension. */
   format?: InputFormat;
   csv?: CsvOptions;
-  /** A hash-sharded write config (validated with `validateHashConfig`; grouped or flat form). */
+  /**
+   * A hash-sharded write config (`validateHashConfig`) or a CEL one (`validateCelConfig`, chosen by
+   * `strategy: "cel"` or a `cel_expr`); grouped or flat form. Direct CEL routing and
+   * `infer_routing_values_from_data` read the input twice: a first pass evaluates the expression
+   * to learn the shard count or the tokens, the second writes.
+   */
   config: unknown;
   input: ColumnInput;
   /**
@@ -194,9 +209,27 @@ function resolveSources(options: BuildSnapshotOptions): InputSource[] {
   return [...files, ...given];
 }
 
-function neededColumns(keyCol: string, spec: ValueSpec): string[] | null {
+function neededColumns(keyCol: string, spec: ValueSpec, routingColumns: readonly string[]): string[] | null {
   const cols = spec.columns();
-  return cols === null ? null : [...new Set([keyCol, ...cols])];
+  return cols === null ? null : [...new Set([keyCol, ...cols, ...routingColumns])];
+}
+
+/** A CEL config is recognised by `strategy: "cel"` or a `cel_expr` (flat or under `sharding`). */
+function isCelConfig(raw: unknown): boolean {
+  if (!raw || typeof raw !== "object") return false;
+  const o = raw as Record<string, unknown>;
+  if (o.strategy === "cel" || "cel_expr" in o) return true;
+  const sharding = o.sharding as Record<string, unknown> | null | undefined;
+  return !!sharding && typeof sharding === "object" && "cel_expr" in sharding;
+}
+
+/** Validates either config kind; CEL expressions are compiled by `kernel` (errors carry a caret line). */
+export function validateWriteConfig(
+  raw: unknown,
+  kernel: Kernel,
+): HashShardedWriteConfig | CelShardedWriteConfig {
+  if (isCelConfig(raw)) return validateCelConfig(raw, { checkCelExpr: celExprCheck(kernel) });
+  return validateHashConfig(raw);
 }
 
 function checkColumnInput(input: ColumnInput): void {
@@ -322,23 +355,15 @@ export async function buildSnapshot(options: BuildSnapshotOptions): Promise<Snap
   const startedAt = performance.now();
   const signal = options.signal;
   signal?.throwIfAborted();
-  const raw = options.config as Record<string, unknown> | null;
-  if (raw && typeof raw === "object" && (raw.strategy === "cel" || "cel_expr" in raw)) {
-    throw new ConfigValidationError(
-      "buildSnapshot writes hash-sharded snapshots; CEL routing is not available in the single-host build yet " +
-        "(use num_dbs or max_keys_per_shard)",
-      { field: "strategy" },
-    );
-  }
-  const config = validateHashConfig(options.config);
+  const kernel = options.kernel ?? (await getKernel());
+  const config = validateWriteConfig(options.config, kernel);
   checkColumnInput(options.input);
   const { key_col: keyCol, value_spec: valueSpec } = options.input;
   const location = openSnapshotLocation(config.storage, options.store);
   const sources = resolveSources(options);
   const runId = config.output.run_id ?? crypto.randomUUID().replaceAll("-", "");
-  const kernel = options.kernel ?? (await getKernel());
   const readOptions: InputReadOptions = {
-    columns: neededColumns(keyCol, valueSpec),
+    columns: neededColumns(keyCol, valueSpec, config.strategy === "cel" ? celInputColumns(config) : []),
     batchRows: options.batchRows,
     keyCol,
     keyEncoding: config.kv.key_encoding,
@@ -347,7 +372,21 @@ export async function buildSnapshot(options: BuildSnapshotOptions): Promise<Snap
   };
   const totalBytes = sources.reduce((s, src) => s + src.size, 0);
   const progress = new ProgressTracker(options.onProgress, totalBytes);
-  const { numDbs, totalRows } = await resolveNumDbs(config, options, sources, readOptions, progress);
+  let numDbs: number;
+  let totalRows: number | null = null;
+  let router: RowRouter;
+  let routingValues: readonly (bigint | string | Uint8Array)[] | null = null;
+  if (config.strategy === "hash") {
+    ({ numDbs, totalRows } = await resolveNumDbs(config, options, sources, readOptions, progress));
+    router = new HashRowRouter(kernel, numDbs);
+  } else {
+    progress.setPhase("counting");
+    const cel = await discoverCelRouting(kernel, config, () =>
+      readBatches(sources, readOptions, keyCol, signal),
+    );
+    ({ numDbs, routingValues } = cel);
+    router = cel.router;
+  }
   progress.state.numDbs = numDbs;
   progress.state.totalRows = totalRows;
 
@@ -462,7 +501,7 @@ export async function buildSnapshot(options: BuildSnapshotOptions): Promise<Snap
             const keys = keyColumnOf(batch, keyCol, item.file, item.columns);
             checkValueColumns(batch, valueSpec, item);
             checkKeysFit(keys, config.kv.key_encoding, keyCol, item.describeRow);
-            ids = kernel.routeBatch(keys, numDbs);
+            ids = router.assign(batch, keys, item);
           } catch (err) {
             throw inInput(err, item);
           }
@@ -501,6 +540,7 @@ export async function buildSnapshot(options: BuildSnapshotOptions): Promise<Snap
         keyCol,
         runId,
         numDbs,
+        sharding: shardingSpecOf(config, routingValues),
         results,
         location,
         adapters,
@@ -530,6 +570,7 @@ export async function buildSnapshot(options: BuildSnapshotOptions): Promise<Snap
     } finally {
       signal?.removeEventListener("abort", onAbort);
       pool?.terminate();
+      router.dispose();
       rmSync(join(localRoot, `run_id=${runId}`), { recursive: true, force: true });
     }
   };
@@ -554,7 +595,7 @@ export async function buildSnapshot(options: BuildSnapshotOptions): Promise<Snap
 async function deleteRunShards(
   store: ObjectStore,
   prefix: string,
-  config: HashShardedWriteConfig,
+  config: HashShardedWriteConfig | CelShardedWriteConfig,
   runId: string,
 ): Promise<void> {
   try {
@@ -562,5 +603,22 @@ async function deleteRunShards(
     await store.deletePrefix(key);
   } catch {
     // Orphans of a failed run are harmless (never referenced) and `shardy cleanup` removes them.
+  }
+}
+
+/** Input batches with their key column, for the CEL first pass. */
+async function* readBatches(
+  sources: readonly InputSource[],
+  readOptions: InputReadOptions,
+  keyCol: string,
+  signal: AbortSignal | undefined,
+): BatchStream {
+  for (const source of sources) {
+    for await (const item of source.read(readOptions)) {
+      signal?.throwIfAborted();
+      if (item.batch.numRows === 0) continue;
+      const batch = decodeDictionaries(item.batch);
+      yield { batch, keys: keyColumnOf(batch, keyCol, item.file, item.columns), item };
+    }
   }
 }

@@ -9,6 +9,7 @@ import {
   type BuildStats,
   BYTES_HEX_TAG,
   bytesToHex,
+  type CelShardedWriteConfig,
   type CleanupLosersResult,
   type CurrentState,
   type HashShardedWriteConfig,
@@ -18,6 +19,7 @@ import {
   publishBuild,
   type RunRecordHandle,
   readCurrentState,
+  type ShardingSpec,
   selectWinners,
   utcNow,
 } from "@shardy/core";
@@ -25,6 +27,7 @@ import { ConfigValidationError } from "@shardy/errors";
 import type { ShardAdapterFactory } from "./adapter.ts";
 import { adapterFactoryFromConfig } from "./adapters/index.ts";
 import { emit, type WriterEventListener } from "./events.ts";
+import { shardingSpecOf } from "./routing.ts";
 import type { ShardResult } from "./shard-result.ts";
 import { openSnapshotLocation, type SnapshotLocation } from "./store.ts";
 
@@ -49,7 +52,12 @@ export interface SnapshotBuildResult extends BuildResult {
 }
 
 export interface PublishShardResultsOptions {
-  config: HashShardedWriteConfig;
+  config: HashShardedWriteConfig | CelShardedWriteConfig;
+  /**
+   * The manifest's `sharding`; default from the config (a CEL build whose routing values were
+   * inferred passes them here).
+   */
+  sharding?: ShardingSpec;
   /** The key column name recorded in the manifest (`key_col`). */
   keyCol: string;
   runId: string;
@@ -105,13 +113,7 @@ export async function publishShardResults(options: PublishShardResultsOptions): 
     numDbs,
     s3Prefix: config.storage.s3_prefix,
     keyCol: options.keyCol,
-    sharding: {
-      strategy: "hash",
-      hashAlgorithm: "xxh3_64",
-      celExpr: null,
-      celColumns: null,
-      routingValues: null,
-    },
+    sharding: options.sharding ?? shardingSpecOf(config),
     dbPathTemplate: config.output.db_path_template,
     shardPrefix: config.output.shard_prefix,
     formatVersion: 4,

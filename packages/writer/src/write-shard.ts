@@ -4,7 +4,7 @@
  * checked to belong to the shard, and with `shard_retry` they are spooled locally so a failed
  * attempt is retried under the next `attempt=NN` URL without re-reading the input.
  */
-import { validateHashConfig } from "@shardy/core";
+import { configuredNumDbs } from "@shardy/core";
 import { ConfigValidationError } from "@shardy/errors";
 import { getKernel, type Kernel } from "@shardy/kernel";
 import type { ObjectStore } from "@shardy/store";
@@ -12,7 +12,7 @@ import type { RecordBatch } from "apache-arrow";
 import type { ShardAdapterFactory } from "./adapter.ts";
 import { adapterFactoryFromConfig } from "./adapters/index.ts";
 import type { WriterEventListener } from "./events.ts";
-import type { ColumnInput } from "./pipeline.ts";
+import { type ColumnInput, validateWriteConfig } from "./pipeline.ts";
 import { createWriteLimiters } from "./rate-limiter.ts";
 import { ShardHost } from "./shard-host.ts";
 import { defaultLocalRoot, type ShardTarget } from "./shard-loop.ts";
@@ -21,7 +21,10 @@ import { openSnapshotLocation } from "./store.ts";
 import { ValueSpec } from "./value-spec.ts";
 
 export interface WriteShardOptions {
-  /** The build's hash config (same for every shard of the build). */
+  /**
+   * The build's config (same for every shard of the build), HASH or CEL. HASH rows are checked
+   * to route to `dbId`; CEL rows were routed by the engine and are taken as given.
+   */
   config: unknown;
   input: ColumnInput;
   dbId: number;
@@ -44,7 +47,8 @@ export interface WriteShardOptions {
 }
 
 export async function writeShard(options: WriteShardOptions): Promise<ShardResult> {
-  const config = validateHashConfig(options.config);
+  const kernel = options.kernel ?? (await getKernel());
+  const config = validateWriteConfig(options.config, kernel);
   const { key_col: keyCol, value_spec: valueSpec } = options.input;
   if (typeof keyCol !== "string" || keyCol === "" || !(valueSpec instanceof ValueSpec)) {
     throw new ConfigValidationError("input needs key_col (a column name) and value_spec (a ValueSpec)", {
@@ -58,7 +62,7 @@ export async function writeShard(options: WriteShardOptions): Promise<ShardResul
       { field: "output.run_id" },
     );
   }
-  const numDbs = options.numDbs ?? config.sharding.num_dbs;
+  const numDbs = options.numDbs ?? configuredNumDbs(config);
   if (numDbs == null || !Number.isInteger(numDbs) || numDbs < 1) {
     throw new ConfigValidationError(
       `write-shard needs the build's num_dbs (got ${numDbs}); with max_keys_per_shard pass the resolved count`,
@@ -88,9 +92,9 @@ export async function writeShard(options: WriteShardOptions): Promise<ShardResul
     adapters:
       options.adapterFactory ??
       adapterFactoryFromConfig(config.kv.adapter_factory, { memoryBudgetBytes: options.memoryBudgetBytes }),
-    kernel: options.kernel ?? (await getKernel()),
+    kernel,
     limiters: createWriteLimiters(config.rate_limits, { onThrottled: options.onEvent }),
-    verifyRouting: { numDbs },
+    verifyRouting: config.strategy === "hash" ? { numDbs } : undefined,
     excludeColumn: config.shard_id_col,
     stageId: options.stageId ?? null,
     taskAttemptId: options.taskAttemptId ?? null,

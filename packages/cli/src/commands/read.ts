@@ -10,8 +10,10 @@ import type { CliContext } from "../context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { coerceCliKey } from "../keys.ts";
 
-/** `--routing-context k=v` flags -> a context object. */
-export function parseRoutingContext(flags: readonly string[] | undefined): RoutingContext | undefined {
+/** `--routing-context k=v` flags -> name -> text (typed later, against the snapshot's cel_columns). */
+export function parseRoutingContext(
+  flags: readonly string[] | undefined,
+): Record<string, string> | undefined {
   if (!flags || flags.length === 0) return undefined;
   const ctx: Record<string, string> = {};
   for (const flag of flags) {
@@ -20,6 +22,62 @@ export function parseRoutingContext(flags: readonly string[] | undefined): Routi
     ctx[flag.slice(0, eq)] = flag.slice(eq + 1);
   }
   return ctx;
+}
+
+/**
+ * Types each `--routing-context` value by the snapshot's `cel_columns`: int/uint -> bigint,
+ * double -> number, bool -> true/false, bytes -> the UTF-8 bytes (or `0x`-prefixed hex),
+ * string as given. HASH snapshots ignore the context.
+ */
+export function typedRoutingContext(
+  texts: Readonly<Record<string, string>> | undefined,
+  celColumns: Readonly<Record<string, string>> | null,
+): RoutingContext | undefined {
+  if (texts === undefined || celColumns === null) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [name, text] of Object.entries(texts)) {
+    const type = celColumns[name];
+    if (type === undefined) {
+      throw new UsageError(
+        `--routing-context ${name}=...: the snapshot routes by ${Object.keys(celColumns).join(", ")}, not ${name}`,
+      );
+    }
+    out[name] = typedValue(name, type, text);
+  }
+  return out;
+}
+
+function typedValue(name: string, type: string, text: string): unknown {
+  const bad = (want: string) =>
+    new UsageError(`--routing-context ${name}=${text}: column ${name} is ${type}, so give ${want}`);
+  switch (type) {
+    case "int":
+    case "uint":
+      if (!/^-?\d+$/.test(text.trim())) throw bad("an integer");
+      return BigInt(text.trim());
+    case "double": {
+      const n = Number(text);
+      if (text.trim() === "" || Number.isNaN(n)) throw bad("a number");
+      return n;
+    }
+    case "bool":
+      if (text !== "true" && text !== "false") throw bad("true or false");
+      return text === "true";
+    case "bytes":
+      if (/^0x([0-9a-fA-F]{2})*$/.test(text)) return Uint8Array.from(Buffer.from(text.slice(2), "hex"));
+      return new TextEncoder().encode(text);
+    default:
+      return text;
+  }
+}
+
+/** The typed context for `reader`'s snapshot. */
+function contextFor(
+  reader: ShardedReader,
+  texts: Record<string, string> | undefined,
+): RoutingContext | undefined {
+  const sharding = reader.snapshotInfo().sharding;
+  return typedRoutingContext(texts, sharding.strategy === "cel" ? sharding.celColumns : null);
 }
 
 async function withReader<T>(ctx: CliContext, fn: (reader: ShardedReader) => Promise<T>): Promise<T> {
@@ -38,7 +96,9 @@ export async function getCommand(
 ): Promise<number> {
   const routingContext = parseRoutingContext(opts.routingContext);
   return withReader(ctx, async (reader) => {
-    const value = await reader.get(coerceCliKey(key, reader.keyEncoding), { routingContext });
+    const value = await reader.get(coerceCliKey(key, reader.keyEncoding), {
+      routingContext: contextFor(reader, routingContext),
+    });
     ctx.printer.print(
       value === undefined
         ? { op: "get", key, found: false, value: ctx.printer.output.nullRepr }
@@ -68,7 +128,7 @@ export async function multigetCommand(
   return withReader(ctx, async (reader) => {
     const values = await reader.multiGet(
       texts.map((t) => coerceCliKey(t, reader.keyEncoding)),
-      { routingContext },
+      { routingContext: contextFor(reader, routingContext) },
     );
     const results = texts.map((key, i) => {
       const v = values[i];
@@ -86,7 +146,9 @@ export async function routeCommand(
 ): Promise<number> {
   const routingContext = parseRoutingContext(opts.routingContext);
   return withReader(ctx, async (reader) => {
-    const dbId = reader.routeKey(coerceCliKey(key, reader.keyEncoding), { routingContext });
+    const dbId = reader.routeKey(coerceCliKey(key, reader.keyEncoding), {
+      routingContext: contextFor(reader, routingContext),
+    });
     ctx.printer.print({ op: "route", key, db_id: dbId });
     return ExitCode.ok;
   });

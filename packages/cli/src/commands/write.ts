@@ -7,7 +7,7 @@
  */
 import { rmSync } from "node:fs";
 import path from "node:path";
-import { pyJsonLoads } from "@shardy/core";
+import { configuredNumDbs, pyJsonLoads } from "@shardy/core";
 import {
   adapterFactoryFromConfig,
   batchToIpc,
@@ -152,7 +152,11 @@ export async function writeShardCommand(ctx: CliContext, flags: WriteShardFlags)
     batchSize: config.kv.batch_size,
     adapters: adapterFactoryFromConfig(config.kv.adapter_factory),
     limiters: createWriteLimiters(config.rate_limits),
-    verifyRouting: config.sharding.num_dbs !== null ? { numDbs: config.sharding.num_dbs } : undefined,
+    // CEL rows were routed by the engine; HASH rows are checked against the shard count.
+    verifyRouting:
+      config.strategy === "hash" && config.sharding.num_dbs !== null
+        ? { numDbs: config.sharding.num_dbs }
+        : undefined,
     excludeColumn: config.shard_id_col,
     stageId: flags.stageId === undefined ? null : parseNonNegativeInt(flags.stageId, "--stage-id"),
     taskAttemptId:
@@ -224,14 +228,21 @@ export function parseShardResults(text: string, where: string): ShardResult[] {
 }
 
 export async function publishCommand(ctx: CliContext, flags: PublishFlags): Promise<number> {
-  const config = buildWriteConfig(ctx, flags);
+  const cel = flags.celExpr !== undefined;
+  // A CEL publish takes --num-dbs as the discovered shard count, not as HASH sharding.
+  const config = buildWriteConfig(ctx, cel ? { ...flags, numDbs: undefined } : flags);
   const keyCol = requireKeyCol(flags.keyCol);
   const runId = config.output.run_id;
   if (!runId)
     throw new UsageError(
       "publish needs the build's run id: --run-id <id> (or output.run_id in --config-json)",
     );
-  const numDbs = config.sharding.num_dbs;
+  const numDbs =
+    config.strategy === "hash"
+      ? config.sharding.num_dbs
+      : flags.numDbs !== undefined
+        ? parseNonNegativeInt(flags.numDbs, "--num-dbs")
+        : configuredNumDbs(config);
   if (numDbs === null)
     throw new UsageError(
       "publish needs the number of shards: --num-dbs <n> (or sharding.num_dbs in --config-json)",
