@@ -187,4 +187,45 @@ describe("b-tree walk (what dbstat would report)", () => {
       [...new Set([1, ...layout.interiorPages])].sort((a, b) => a - b),
     );
   });
+
+  test("leavesCannotOverflow skips leaf reads and finds the same interior pages", () => {
+    const path = `${tempDir("walk-skip")}/shard.db`;
+    const db = new Database(path, { create: true });
+    db.exec("PRAGMA page_size = 4096");
+    db.exec("CREATE TABLE kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID");
+    db.exec("BEGIN");
+    const ins = db.prepare("INSERT INTO kv VALUES (?, ?)");
+    // Three levels: enough rows that interior pages have interior parents.
+    for (let i = 0; i < 60_000; i++) ins.run(u64(i * 7919), patternBytes(40 + (i % 30), i + 1));
+    ins.finalize();
+    db.exec("COMMIT");
+    db.close();
+
+    const reads = (skip: boolean) => {
+      const src = openFilePageSource(path);
+      let count = 0;
+      const counted = {
+        ...src,
+        read: (pgno: number) => {
+          count++;
+          return src.read(pgno);
+        },
+      };
+      const layout = walkBtrees(counted, { leavesCannotOverflow: skip });
+      src.close();
+      return { layout, count };
+    };
+    const full = reads(false);
+    const skipped = reads(true);
+    expect(skipped.layout.interiorPages).toEqual(full.layout.interiorPages);
+    expect(skipped.layout.leafPageCount).toBe(full.layout.leafPageCount);
+    expect(skipped.layout.overflowChains.size).toBe(0);
+    expect(full.layout.interiorPages.length).toBeGreaterThan(20);
+    // The full walk reads every page; the skipping one reads page 1, the interior pages and the
+    // leftmost root-to-leaf probe (at most a handful of pages on a tree this size).
+    expect(full.count).toBe(1 + full.layout.interiorPages.length + full.layout.leafPageCount - 1);
+    expect(skipped.count).toBeLessThanOrEqual(1 + full.layout.interiorPages.length + 6);
+    const sidecar = buildSidecarContent(path, { leavesCannotOverflow: true });
+    expect([...sidecar.pages.keys()]).toEqual([1, ...full.layout.interiorPages]);
+  });
 });

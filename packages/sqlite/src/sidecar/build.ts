@@ -4,10 +4,10 @@
  */
 import { SidecarUnavailableError } from "@shardy/errors";
 import { openFilePageSource } from "../format/file-source.ts";
-import { walkBtrees } from "../format/walk.ts";
+import { type WalkOptions, walkBtrees } from "../format/walk.ts";
 import type { SidecarContent } from "./format.ts";
 
-export function buildSidecarContent(dbPath: string): SidecarContent {
+export function buildSidecarContent(dbPath: string, options: WalkOptions = {}): SidecarContent {
   const src = openFilePageSource(dbPath);
   try {
     if (src.header.reservedBytes !== 0) {
@@ -15,7 +15,7 @@ export function buildSidecarContent(dbPath: string): SidecarContent {
         `${dbPath} reserves ${src.header.reservedBytes} bytes per page; the sidecar needs 0 reserved bytes`,
       );
     }
-    const layout = walkBtrees(src);
+    const layout = walkBtrees(src, options);
     const selected = [...new Set([...layout.interiorPages, ...layout.schemaPages])].sort((a, b) => a - b);
     const pages = new Map<number, Uint8Array>();
     for (const pgno of selected) pages.set(pgno, src.read(pgno));

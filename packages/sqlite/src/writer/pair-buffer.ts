@@ -16,6 +16,12 @@ export class PairBuffer {
   #count = 0;
   /** Length shared by every key so far, or -1 once lengths differ (radix sort needs one length). */
   #fixedKeyLen = -2;
+  /** Largest key + value length added since the last reset. */
+  #maxPairBytes = 0;
+
+  get maxPairBytes(): number {
+    return this.#maxPairBytes;
+  }
 
   get count(): number {
     return this.#count;
@@ -43,6 +49,57 @@ export class PairBuffer {
     this.#valLen[i] = value.length;
     if (this.#fixedKeyLen === -2) this.#fixedKeyLen = key.length;
     else if (this.#fixedKeyLen !== key.length) this.#fixedKeyLen = -1;
+    if (need > this.#maxPairBytes) this.#maxPairBytes = need;
+  }
+
+  /**
+   * Adds rows `[start, end)` of Arrow-binary-style columns (`offsets` has one entry per row plus
+   * one; row `i` is `data[offsets[i] .. offsets[i + 1])`). Copies straight into the arena: no
+   * per-row views. The caller has validated lengths.
+   */
+  addColumns(
+    keyOffsets: ArrayLike<number>,
+    keyData: Uint8Array,
+    valueOffsets: ArrayLike<number>,
+    valueData: Uint8Array,
+    start: number,
+    end: number,
+  ): void {
+    const rows = end - start;
+    if (rows <= 0) return;
+    const bytes = keyOffsets[end]! - keyOffsets[start]! + (valueOffsets[end]! - valueOffsets[start]!);
+    if (this.#used + bytes > this.#arena.length) this.#growArena(this.#used + bytes);
+    while (this.#count + rows > this.#keyOff.length) this.#growIndex();
+    const arena = this.#arena;
+    const keyOff = this.#keyOff;
+    const keyLen = this.#keyLen;
+    const valLen = this.#valLen;
+    let fixed = this.#fixedKeyLen;
+    let maxPair = this.#maxPairBytes;
+    let used = this.#used;
+    let count = this.#count;
+    for (let r = start; r < end; r++) {
+      const ks = keyOffsets[r]!;
+      const kl = keyOffsets[r + 1]! - ks;
+      const vs = valueOffsets[r]!;
+      const vl = valueOffsets[r + 1]! - vs;
+      if (kl <= 16) for (let i = 0; i < kl; i++) arena[used + i] = keyData[ks + i]!;
+      else arena.set(keyData.subarray(ks, ks + kl), used);
+      if (vl <= 16) for (let i = 0; i < vl; i++) arena[used + kl + i] = valueData[vs + i]!;
+      else arena.set(valueData.subarray(vs, vs + vl), used + kl);
+      keyOff[count] = used;
+      keyLen[count] = kl;
+      valLen[count] = vl;
+      count++;
+      used += kl + vl;
+      if (fixed === -2) fixed = kl;
+      else if (fixed !== kl) fixed = -1;
+      if (kl + vl > maxPair) maxPair = kl + vl;
+    }
+    this.#used = used;
+    this.#count = count;
+    this.#fixedKeyLen = fixed;
+    this.#maxPairBytes = maxPair;
   }
 
   key(i: number): Uint8Array {
@@ -160,11 +217,13 @@ export class PairBuffer {
     this.#used = 0;
     this.#count = 0;
     this.#fixedKeyLen = -2;
+    this.#maxPairBytes = 0;
   }
 
   #growArena(min: number): void {
-    let size = this.#arena.length * 2;
-    while (size < min) size *= 2;
+    // 1.5x, not 2x: a shard's arena is its biggest allocation, and growth briefly holds old + new.
+    let size = Math.ceil(this.#arena.length * 1.5);
+    while (size < min) size = Math.ceil(size * 1.5);
     const next = new Uint8Array(size);
     next.set(this.#arena.subarray(0, this.#used));
     this.#arena = next;

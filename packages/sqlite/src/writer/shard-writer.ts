@@ -12,7 +12,13 @@ import { createChecksum } from "../checksum.ts";
 import type { ShardWriteResult, ShardWriter } from "../contract.ts";
 import { loadDriver } from "../drivers/select.ts";
 import { queryOne, type SqliteConnection, type SqliteDriver } from "../drivers/types.ts";
-import { type PageSizeOption, p95Index, recommendPageSize, validatePageSize } from "../page-size.ts";
+import {
+  inlinePayloadThreshold,
+  type PageSizeOption,
+  p95Index,
+  recommendPageSize,
+  validatePageSize,
+} from "../page-size.ts";
 import { buildSidecarContent } from "../sidecar/build.ts";
 import { encodeSidecarBody, frameSidecar, SIDECAR_FILENAME } from "../sidecar/format.ts";
 import { zstdCompress } from "../sidecar/zstd.ts";
@@ -78,8 +84,10 @@ export interface SqliteShardWriteResult extends ShardWriteResult {
 }
 
 const INSERT_SQL = "INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)";
-/** Rows per multi-row INSERT (128 bound variables, far below SQLite's limit). */
-const BATCH_ROWS = 64;
+/** Rows `putBatch` copies before it checks the memory budget. */
+const PUT_BATCH_SLICE = 4096;
+/** Rows per multi-row INSERT (512 bound variables, below SQLite's 32766 limit and the old 999). */
+const BATCH_ROWS = 256;
 
 interface BuiltShard {
   rows: number;
@@ -108,6 +116,8 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
   readonly #buffer = new PairBuffer();
   readonly #runs: string[] = [];
   #puts = 0;
+  /** Largest key + value put so far (spilled runs included): decides if leaves can overflow. */
+  #maxPairBytes = 0;
   #runDuplicates = 0;
   #state: "open" | "finishing" | "done" | "aborted" = "open";
 
@@ -169,6 +179,64 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
     if (this.#buffer.bytes >= this.#budget) this.#spill();
   }
 
+  /**
+   * Puts rows `[start, end)` of two Arrow-binary-style columns at once (`keyOffsets` and
+   * `valueOffsets` hold one offset per row plus one into `keyData` / `valueData`), as `put` would
+   * row by row but without a view per row. The columns are copied; the caller may reuse them.
+   */
+  putBatch(
+    keyOffsets: ArrayLike<number>,
+    keyData: Uint8Array,
+    valueOffsets: ArrayLike<number>,
+    valueData: Uint8Array,
+    start = 0,
+    end = keyOffsets.length - 1,
+  ): void {
+    if (this.#state !== "open")
+      throw new ShardWriteError(`shard writer for ${this.#opts.dbUrl} is ${this.#state}`);
+    if (
+      !(keyData instanceof Uint8Array) ||
+      !(valueData instanceof Uint8Array) ||
+      start < 0 ||
+      end < start ||
+      end >= keyOffsets.length ||
+      end >= valueOffsets.length ||
+      keyOffsets[end]! > keyData.length ||
+      valueOffsets[end]! > valueData.length
+    ) {
+      throw new ConfigValidationError(
+        `putBatch rows [${start}, ${end}) do not fit the columns (${keyOffsets.length} key offsets over ` +
+          `${keyData?.length} bytes, ${valueOffsets.length} value offsets over ${valueData?.length} bytes); ` +
+          "pass Uint8Array data and offsets with one entry per row plus one",
+        { field: "putBatch" },
+      );
+    }
+    // No row can pass SQLite's limit unless the whole range does: skip the per-row check then.
+    const rangeBytes = keyOffsets[end]! - keyOffsets[start]! + (valueOffsets[end]! - valueOffsets[start]!);
+    if (rangeBytes + RECORD_HEADER_MAX > SQLITE_MAX_LENGTH) {
+      for (let r = start; r < end; r++) {
+        const kl = keyOffsets[r + 1]! - keyOffsets[r]!;
+        const vl = valueOffsets[r + 1]! - valueOffsets[r]!;
+        if (kl + vl + RECORD_HEADER_MAX > SQLITE_MAX_LENGTH) {
+          const key = keyData.subarray(keyOffsets[r]!, keyOffsets[r + 1]!);
+          throw new ConfigValidationError(
+            `row ${this.#puts + (r - start)} (key ${toHex(key, 32)}): key + value are ${kl + vl} bytes, over SQLite's ` +
+              `${SQLITE_MAX_LENGTH}-byte row limit (SQLITE_MAX_LENGTH); store large values elsewhere and keep a reference`,
+            { field: "value" },
+          );
+        }
+      }
+    }
+    // Slices keep the buffer near the memory budget: a spill happens between slices.
+    for (let at = start; at < end; ) {
+      const stop = Math.min(end, at + PUT_BATCH_SLICE);
+      this.#buffer.addColumns(keyOffsets, keyData, valueOffsets, valueData, at, stop);
+      this.#puts += stop - at;
+      at = stop;
+      if (this.#buffer.bytes >= this.#budget) this.#spill();
+    }
+  }
+
   /** Encodes `key` with the configured `keyEncoder`, naming the row when it cannot be encoded. */
   putRecord(key: unknown, value: Uint8Array): void {
     const encoder = this.#opts.keyEncoder;
@@ -222,6 +290,7 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
   }
 
   #spill(): void {
+    this.#maxPairBytes = Math.max(this.#maxPairBytes, this.#buffer.maxPairBytes);
     const path = joinPath(this.#opts.localDir, `run-${this.#runs.length}.spill`);
     try {
       this.#runDuplicates += writeRun(this.#fs, path, this.#buffer);
@@ -240,6 +309,7 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
     const driver = opts.driver ?? (await loadDriver());
     const dbPath = this.dbPath;
     this.#fs.rmSync(dbPath, { force: true });
+    const maxPairBytes = Math.max(this.#maxPairBytes, this.#buffer.maxPairBytes);
 
     // 1. Build shard.db locally.
     let built: BuiltShard;
@@ -247,17 +317,14 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
     if (this.#runs.length === 0) {
       const order = this.#buffer.sortedOrder();
       pageSize = this.#pageSize === "auto" ? this.#autoPageSizeInMemory(order) : this.#pageSize;
-      built = this.#insert(driver, pageSize, (insert) => forEachLatest(this.#buffer, order, insert), true);
+      built = this.#insert(driver, pageSize, (insert) => forEachLatest(this.#buffer, order, insert));
     } else {
       if (this.#buffer.count > 0) this.#spill();
       const readers = this.#runs.map((path, i) => RunReader.open(this.#fs, path, i));
       try {
-        // Run readers reuse their buffers, so rows are copied before they wait in a batch.
-        built = this.#insert(
-          driver,
-          this.#pageSize === "auto" ? 4096 : this.#pageSize,
-          (insert) => mergeRuns(readers, insert),
-          false,
+        // mergeRuns emits copies (its readers reuse their buffers), so they can wait in a batch.
+        built = this.#insert(driver, this.#pageSize === "auto" ? 4096 : this.#pageSize, (insert) =>
+          mergeRuns(readers, insert),
         );
       } finally {
         for (const r of readers) r.close();
@@ -276,7 +343,9 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
     if (opts.emitSidecar ?? true) {
       opts.onProgress?.({ stage: "sidecar" });
       try {
-        const content = buildSidecarContent(dbPath);
+        // A row's record is its key, value and a header of at most RECORD_HEADER_MAX bytes.
+        const leavesCannotOverflow = maxPairBytes + RECORD_HEADER_MAX <= inlinePayloadThreshold(pageSize);
+        const content = buildSidecarContent(dbPath, { leavesCannotOverflow });
         const body = encodeSidecarBody(content);
         sidecarBody = {
           compressed: zstdCompress(body, 3),
@@ -335,8 +404,8 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
   #insert(
     driver: SqliteDriver,
     pageSize: number,
+    /** Emits rows in key order; a row waits in a multi-row batch, so its views must stay valid. */
     feed: (insert: (k: Uint8Array, v: Uint8Array) => void) => number,
-    stableViews: boolean,
   ): BuiltShard {
     const opts = this.#opts;
     const dbPath = this.dbPath;
@@ -364,8 +433,8 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
       const signal = opts.signal;
       const progress = opts.onProgress;
       const duplicates = feed((k, v) => {
-        params[2 * pending] = stableViews ? k : k.slice();
-        params[2 * pending + 1] = stableViews ? v : v.slice();
+        params[2 * pending] = k;
+        params[2 * pending + 1] = v;
         if (++pending === BATCH_ROWS) {
           batch.run(...params);
           pending = 0;
@@ -379,8 +448,10 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
       single.close();
       batch.close();
       db.exec("COMMIT");
-      // The b-tree's ends: cheaper than copying every key as it streams past.
-      const ends = queryOne(db, "SELECT min(k) AS lo, max(k) AS hi FROM kv");
+      // The b-tree's ends: cheaper than copying every key as it streams past. One subquery per
+      // end: SQLite's min/max shortcut (one b-tree descent) only applies to a lone aggregate;
+      // `SELECT min(k), max(k)` scans the whole table.
+      const ends = queryOne(db, "SELECT (SELECT min(k) FROM kv) AS lo, (SELECT max(k) FROM kv) AS hi");
       const minKey = ends?.lo instanceof Uint8Array ? ends.lo.slice() : undefined;
       const maxKey = ends?.hi instanceof Uint8Array ? ends.hi.slice() : undefined;
       db.exec("PRAGMA optimize");

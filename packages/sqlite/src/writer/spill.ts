@@ -77,9 +77,11 @@ export class RunReader {
 
   next(): boolean {
     if (!this.#ensure(8)) return false;
-    const view = new DataView(this.#buf.buffer, this.#start, 8);
-    const kl = view.getUint32(0, true);
-    const vl = view.getUint32(4, true);
+    // Two little-endian u32 lengths, read bytewise: no DataView allocated per row.
+    const b = this.#buf;
+    const h = this.#start;
+    const kl = (b[h]! | (b[h + 1]! << 8) | (b[h + 2]! << 16) | (b[h + 3]! << 24)) >>> 0;
+    const vl = (b[h + 4]! | (b[h + 5]! << 8) | (b[h + 6]! << 16) | (b[h + 7]! << 24)) >>> 0;
     if (!this.#ensure(8 + kl + vl)) throw new Error("spill run is truncated");
     const at = this.#start + 8;
     this.key = this.#buf.subarray(at, at + kl);
@@ -126,7 +128,7 @@ export class RunReader {
 
 /**
  * K-way merge of sorted runs in key order. Among equal keys the run written last wins (its puts
- * came later); returns how many superseded values were dropped.
+ * came later); returns how many superseded values were dropped. `emit` gets copies it may keep.
  */
 export function mergeRuns(readers: RunReader[], emit: (key: Uint8Array, value: Uint8Array) => void): number {
   // Binary min-heap ordered by (key ascending, run index descending).
@@ -141,7 +143,9 @@ export function mergeRuns(readers: RunReader[], emit: (key: Uint8Array, value: U
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (!less(heap[i]!, heap[p]!)) break;
-      [heap[i], heap[p]] = [heap[p]!, heap[i]!];
+      const t = heap[i]!;
+      heap[i] = heap[p]!;
+      heap[p] = t;
       i = p;
     }
   };
@@ -157,7 +161,9 @@ export function mergeRuns(readers: RunReader[], emit: (key: Uint8Array, value: U
       if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
       if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
       if (m === i) break;
-      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+      const t = heap[i]!;
+      heap[i] = heap[m]!;
+      heap[m] = t;
       i = m;
     }
   };
@@ -165,8 +171,9 @@ export function mergeRuns(readers: RunReader[], emit: (key: Uint8Array, value: U
   let duplicates = 0;
   while (heap.length > 0) {
     const top = heap[0]!;
+    // Copies: the readers reuse their buffers, and the caller may hold rows (e.g. in a batch).
     const key = top.key.slice();
-    emit(top.key, top.value);
+    emit(key, top.value.slice());
     popTop();
     if (top.next()) push(top);
     while (heap.length > 0 && compareBytes(heap[0]!.key, key) === 0) {

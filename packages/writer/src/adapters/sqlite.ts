@@ -39,12 +39,9 @@ export function sqliteAdapterFactory(
       });
       return {
         writeBatch(pairs: PairBatch) {
+          // Whole columns at once: the writer copies them into its arena with no per-row views.
           const { keys, values } = pairs;
-          const ko = keys.offsets;
-          const vo = values.offsets;
-          for (let i = 0; i < pairs.length; i++) {
-            writer.put(keys.data.subarray(ko[i]!, ko[i + 1]!), values.data.subarray(vo[i]!, vo[i + 1]!));
-          }
+          writer.putBatch(keys.offsets, keys.data, values.offsets, values.data, 0, pairs.length);
         },
         async seal() {
           const r = await writer.finish();
