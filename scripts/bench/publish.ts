@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import {
   BUILD_META_DDL,
+  hashSharding,
   type Manifest,
   publishSnapshot,
   readCurrentState,
@@ -65,13 +66,7 @@ function makeManifest(s3Prefix: string, runId: string, numShards: number): Manif
       numDbs: numShards,
       s3Prefix,
       keyCol: "_key",
-      sharding: {
-        strategy: "hash",
-        hashAlgorithm: "xxh3_64",
-        celExpr: null,
-        celColumns: null,
-        routingValues: null,
-      },
+      sharding: hashSharding(),
       dbPathTemplate: "db={db_id:05d}",
       shardPrefix: "shards",
       formatVersion: 4,

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { ShardingSpec } from "@shardy/core";
+import { hashSharding, type ShardingSpec } from "@shardy/core";
 import {
   ConfigValidationError,
   DbAdapterError,
@@ -33,13 +33,7 @@ import {
 } from "../src/index.ts";
 import { publishVersion } from "./helpers/fixtures.ts";
 
-const HASH: ShardingSpec = {
-  strategy: "hash",
-  hashAlgorithm: "xxh3_64",
-  celExpr: null,
-  celColumns: null,
-  routingValues: null,
-};
+const HASH: ShardingSpec = hashSharding();
 const CEL: ShardingSpec = {
   strategy: "cel",
   hashAlgorithm: "xxh3_64",

@@ -5,7 +5,12 @@
  * categorical routing need the whole input before the shard count is known, so they take a first
  * pass over the input (`discover`) that only evaluates the expression.
  */
-import type { CelShardedWriteConfig, HashShardedWriteConfig, ShardingSpec } from "@shardy/core";
+import {
+  type CelShardedWriteConfig,
+  type HashShardedWriteConfig,
+  hashSharding,
+  type ShardingSpec,
+} from "@shardy/core";
 import { ConfigValidationError, ShardAssignmentError } from "@shardy/errors";
 import {
   CelRouter,
@@ -161,13 +166,7 @@ export function shardingSpecOf(
   routingValues?: readonly CelToken[] | null,
 ): ShardingSpec {
   if (config.strategy === "hash") {
-    return {
-      strategy: "hash",
-      hashAlgorithm: "xxh3_64",
-      celExpr: null,
-      celColumns: null,
-      routingValues: null,
-    };
+    return hashSharding();
   }
   const values = routingValues !== undefined ? routingValues : config.sharding.routing_values;
   return {

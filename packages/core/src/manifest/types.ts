@@ -24,6 +24,11 @@ export interface ShardingSpec {
   routingValues: RoutingValue[] | null;
 }
 
+/** The sharding spec of a hash-routed snapshot (the reference writes all five keys, CEL ones null). */
+export function hashSharding(): ShardingSpec {
+  return { strategy: "hash", hashAlgorithm: "xxh3_64", celExpr: null, celColumns: null, routingValues: null };
+}
+
 export interface WriterInfo {
   attempt: number;
   durationMs: number;

@@ -1,5 +1,5 @@
 /** Manifest models for tests, and raw SQL access to manifest bytes (to inspect or corrupt them). */
-import { loadSqlJs, type Manifest, parseIsoDatetime, type ShardMeta } from "../../src/index.ts";
+import { hashSharding, loadSqlJs, type Manifest, parseIsoDatetime, type ShardMeta } from "../../src/index.ts";
 
 /** The manifest of the spec's §3.1 example rows, as our model. */
 export function exampleManifest(): Manifest {
@@ -10,13 +10,7 @@ export function exampleManifest(): Manifest {
       numDbs: 4,
       s3Prefix: "s3://bucket/prefix",
       keyCol: "_key",
-      sharding: {
-        strategy: "hash",
-        hashAlgorithm: "xxh3_64",
-        celExpr: null,
-        celColumns: null,
-        routingValues: null,
-      },
+      sharding: hashSharding(),
       dbPathTemplate: "db={db_id:05d}",
       shardPrefix: "shards",
       formatVersion: 4,

@@ -7,7 +7,14 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { FileStore, MemoryStore, type ObjectStore, S3Store } from "@shardy/store";
 import { minioStoreOptions } from "../../../store/test/s3-env.ts";
-import { type Manifest, type ShardMeta, shardAttemptUrl, urlForKey, utcNow } from "../../src/index.ts";
+import {
+  hashSharding,
+  type Manifest,
+  type ShardMeta,
+  shardAttemptUrl,
+  urlForKey,
+  utcNow,
+} from "../../src/index.ts";
 
 export interface StoreUnderTest {
   name: string;
@@ -101,13 +108,7 @@ export function makeManifest(store: ObjectStore, prefix: string, spec: ManifestS
       numDbs,
       s3Prefix: urlForKey(store, prefix),
       keyCol: "_key",
-      sharding: {
-        strategy: "hash",
-        hashAlgorithm: "xxh3_64",
-        celExpr: null,
-        celColumns: null,
-        routingValues: null,
-      },
+      sharding: hashSharding(),
       dbPathTemplate: "db={db_id:05d}",
       shardPrefix: "shards",
       formatVersion: 4,

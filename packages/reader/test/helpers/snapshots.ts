@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
+  hashSharding,
   type KeyEncoding,
   type Manifest,
   type ManifestKey,
@@ -188,13 +189,7 @@ export async function writeSnapshot(
       numDbs: spec.numDbs,
       s3Prefix: base,
       keyCol: "_key",
-      sharding: spec.sharding ?? {
-        strategy: "hash",
-        hashAlgorithm: "xxh3_64",
-        celExpr: null,
-        celColumns: null,
-        routingValues: null,
-      },
+      sharding: spec.sharding ?? hashSharding(),
       dbPathTemplate: "db={db_id:05d}",
       shardPrefix: "shards",
       formatVersion: 4,
