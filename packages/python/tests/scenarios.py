@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from shardyfusion import (
+    CelShardedWriteConfig,
     ColumnWriteInput,
     ConfigValidationError,
     HashShardedWriteConfig,
@@ -72,7 +73,8 @@ def shard_keys(location: Any, db_url: str) -> set[int]:
         os.unlink(path)
 
 
-def multiget(location: Any, keys: Sequence[int]) -> dict[int, bytes | None]:
+def multiget(location: Any, keys: Sequence[int], *extra: str) -> dict[int, bytes | None]:
+    """``shardy multiget`` of int keys; ``extra`` goes after the verb (e.g. ``--routing-context``)."""
     cmd = [
         os.environ["SHARDY_TEST_REAL_BIN"],
         "--current-url",
@@ -83,6 +85,7 @@ def multiget(location: Any, keys: Sequence[int]) -> dict[int, bytes | None]:
         "--value-encoding",
         "hex",
         "multiget",
+        *extra,
         *[str(k) for k in keys],
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -336,3 +339,122 @@ def multiget_text(location: Any, keys: Sequence[str]) -> dict[str, str | None]:
     assert out.returncode == 0, f"shardy multiget failed: {out.stderr}"
     record = json.loads(out.stdout.strip().splitlines()[-1])
     return {r["key"]: (r["value"] if r["found"] else None) for r in record["results"]}
+
+
+# ---------------------------------------------------------------------------------------------
+# CEL smoke scenarios (§11): keys 0..9 in a ``key`` column (key-only CEL context), values
+# b"zero".."nine", ``group`` "a" for even keys and "b" for odd ones.
+# ---------------------------------------------------------------------------------------------
+
+CEL_SMOKE = [
+    # (expr, cel_columns, routing_values, shard of each key 0..9)
+    ("key % 3", {"key": "int"}, None, [k % 3 for k in range(10)]),
+    ("shard_hash(key) % 3u", {"key": "int"}, None, [route_hash(k, 3) for k in range(10)]),
+    ("uint(key)", {"key": "int"}, None, list(range(10))),
+    ("group", {"group": "string"}, ["a", "b"], [k % 2 for k in range(10)]),
+]
+
+
+def cel_frame() -> pd.DataFrame:
+    pdf = smoke_frame().rename(columns={"id": "key"})
+    return pdf
+
+
+def cel_config(location: Any, **kw: Any) -> CelShardedWriteConfig:
+    return CelShardedWriteConfig(adapter_factory=SqliteFactory(), **location.config_kwargs(), **kw)
+
+
+def cel_input() -> ColumnWriteInput:
+    return ColumnWriteInput(key_col="key", value_spec=ValueSpec.binary_col("payload"))
+
+
+def smoke_cel(
+    write_cel: Write,
+    location: Any,
+    expr: str,
+    columns: dict[str, str],
+    routing_values: list[str] | None,
+    shard_of: list[int],
+    infer: bool | None = None,
+) -> BuildResult:
+    """One CEL smoke build: one winner per shard id, every key stored in its predicted shard
+    only, and every key read back by ``shardy multiget`` (with the routing context when the
+    expression reads more than the key)."""
+    config = cel_config(
+        location,
+        cel_expr=expr,
+        cel_columns=columns,
+        routing_values=routing_values,
+        infer_routing_values_from_data=infer,
+    )
+    result = write_cel(cel_frame(), config, cel_input())
+    num_dbs = max(shard_of) + 1
+    assert result.num_dbs == num_dbs
+    assert len(result.winners) == num_dbs
+    assert {w.db_id: w.row_count for w in result.winners} == {d: shard_of.count(d) for d in range(num_dbs)}
+    assert result.stats.rows_written == 10
+    current = json.loads(location.read(location.prefix + "/_CURRENT"))
+    assert current["manifest_ref"] == result.manifest_ref.ref
+    stored = {w.db_id: shard_keys(location, w.db_url) for w in result.winners if w.db_url}
+    for k in range(10):
+        holders = sorted(db for db, ks in stored.items() if k in ks)
+        assert holders == [shard_of[k]], f"key {k} is in shards {holders}, expected [{shard_of[k]}]"
+    if set(columns) == {"key"}:
+        assert multiget(location, list(range(10))) == dict(enumerate(SMOKE_VALUES))
+    else:
+        for group, parity in (("a", 0), ("b", 1)):
+            keys = [k for k in range(10) if k % 2 == parity]
+            got = multiget(location, keys, "--routing-context", f"group={group}")
+            assert got == {k: SMOKE_VALUES[k] for k in keys}, f"group {group}: {got}"
+    return result
+
+
+def cel_unknown_token(write_cel: Write, location: Any) -> None:
+    """A token missing from ``routing_values`` fails the build before any write, also when the
+    verify_routing sample holds no such row (here: only the last key is in group "c")."""
+    pdf = cel_frame()
+    pdf.loc[9, "group"] = "c"
+    config = cel_config(location, cel_expr="group", cel_columns={"group": "string"}, routing_values=["a", "b"])
+    for verify in (True, False):
+        with pytest.raises(ShardAssignmentError, match=r"not in routing_values \['a', 'b'\].*group='c'"):
+            write_cel(pdf, config, cel_input(), verify_routing=verify)
+    assert location.listing("shards") == []
+    assert_nothing_published(location)
+
+
+def cel_non_consecutive(write_cel: Write, location: Any) -> None:
+    """Direct mode needs every id 0..max: ``key * 2`` leaves gaps and publishes nothing."""
+    config = cel_config(location, cel_expr="key * 2", cel_columns={"key": "int"})
+    with pytest.raises(ShardAssignmentError, match="non-consecutive shard IDs"):
+        write_cel(cel_frame(), config, cel_input())
+    assert_nothing_published(location)
+
+
+def cel_routing_mismatch(write_cel: Write, location: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """verify_routing re-routes sampled rows by the kernel's scalar path (on the driver): when it
+    disagrees with the engine's batch routing, the build stops before anything is written."""
+    from shardyfusion import _cel
+
+    real = _cel.CelRouting.route_row
+
+    def shifted(self: Any, row: Any) -> int:
+        return (real(self, row) + 1) % 3
+
+    monkeypatch.setattr(_cel.CelRouting, "route_row", shifted)
+    config = cel_config(location, cel_expr="key % 3", cel_columns={"key": "int"})
+    with pytest.raises(ShardAssignmentError, match=r"routing mismatch in \d+/\d+ sampled rows"):
+        write_cel(cel_frame(), config, cel_input())
+    assert location.listing("shards") == []
+    assert_nothing_published(location)
+
+
+def cel_inferred(write_cel: Write, location: Any) -> None:
+    """``infer_routing_values_from_data``: the sorted distinct tokens become the routing values,
+    recorded in the manifest: the reads with ``--routing-context`` route by them."""
+    smoke_cel(write_cel, location, "group", {"group": "string"}, None, [k % 2 for k in range(10)], True)
+
+
+def cel_inferred_int_tokens(write_cel: Write, location: Any) -> None:
+    """Inferred int tokens sort numerically: ``key % 4 * 10`` gives tokens 0, 10, 20, 30, which
+    are shards 0..3 (a direct build of the same expression would need ids 0..30)."""
+    smoke_cel(write_cel, location, "key % 4 * 10", {"key": "int"}, None, [k % 4 for k in range(10)], True)

@@ -17,7 +17,7 @@ from faultproxy import FaultProxy
 from shardyfusion.local_slatedb_adapter import LocalSlateDbFactory
 from shardyfusion.manifest import BuildResult
 from shardyfusion.slatedb_adapter import SlateDbFactory
-from shardyfusion.writer.dask import DaskWriteOptions, write_hash_sharded
+from shardyfusion.writer.dask import DaskWriteOptions, write_cel_sharded, write_hash_sharded
 
 
 @pytest.fixture
@@ -25,6 +25,15 @@ def write(dask_client: Any) -> Any:
     def run(pdf: pd.DataFrame, config: Any, input: Any, **options: Any) -> BuildResult:
         ddf = dd.from_pandas(pdf, npartitions=3)
         return write_hash_sharded(ddf, config, input, DaskWriteOptions(**options))
+
+    return run
+
+
+@pytest.fixture
+def write_cel(dask_client: Any) -> Any:
+    def run(pdf: pd.DataFrame, config: Any, input: Any, **options: Any) -> BuildResult:
+        ddf = dd.from_pandas(pdf, npartitions=3)
+        return write_cel_sharded(ddf, config, input, DaskWriteOptions(**options))
 
     return run
 
@@ -142,3 +151,34 @@ def test_string_keys_with_json_values(dask_client: Any, file_location: Any) -> N
     assert out == {
         k: json.dumps({"k": k, "n": i}, sort_keys=True, separators=(",", ":")) for i, k in enumerate(keys[:4])
     }
+
+
+@pytest.mark.parametrize(("expr", "columns", "routing_values", "shard_of"), scenarios.CEL_SMOKE)
+def test_smoke_cel(
+    write_cel: Any, file_location: Any, expr: str, columns: Any, routing_values: Any, shard_of: list[int]
+) -> None:
+    scenarios.smoke_cel(write_cel, file_location, expr, columns, routing_values, shard_of)
+
+
+def test_smoke_cel_minio(write_cel: Any, minio_location: Any) -> None:
+    scenarios.smoke_cel(write_cel, minio_location, *scenarios.CEL_SMOKE[3])
+
+
+def test_cel_unknown_token(write_cel: Any, file_location: Any) -> None:
+    scenarios.cel_unknown_token(write_cel, file_location)
+
+
+def test_cel_non_consecutive_ids(write_cel: Any, file_location: Any) -> None:
+    scenarios.cel_non_consecutive(write_cel, file_location)
+
+
+def test_cel_routing_mismatch(write_cel: Any, file_location: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    scenarios.cel_routing_mismatch(write_cel, file_location, monkeypatch)
+
+
+def test_cel_inferred_routing_values(write_cel: Any, file_location: Any) -> None:
+    scenarios.cel_inferred(write_cel, file_location)
+
+
+def test_cel_inferred_int_tokens(write_cel: Any, file_location: Any) -> None:
+    scenarios.cel_inferred_int_tokens(write_cel, file_location)

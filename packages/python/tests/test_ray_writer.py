@@ -15,7 +15,7 @@ from faultproxy import FaultProxy
 from shardyfusion.local_slatedb_adapter import LocalSlateDbFactory
 from shardyfusion.manifest import BuildResult
 from shardyfusion.slatedb_adapter import SlateDbFactory
-from shardyfusion.writer.ray import RayWriteOptions, write_hash_sharded
+from shardyfusion.writer.ray import RayWriteOptions, write_cel_sharded, write_hash_sharded
 
 
 @pytest.fixture
@@ -23,6 +23,15 @@ def write(ray_session: Any) -> Any:
     def run(pdf: pd.DataFrame, config: Any, input: Any, **options: Any) -> BuildResult:
         ds = ray_session.data.from_pandas(pdf).repartition(3)
         return write_hash_sharded(ds, config, input, RayWriteOptions(**options))
+
+    return run
+
+
+@pytest.fixture
+def write_cel(ray_session: Any) -> Any:
+    def run(pdf: pd.DataFrame, config: Any, input: Any, **options: Any) -> BuildResult:
+        ds = ray_session.data.from_pandas(pdf).repartition(3)
+        return write_cel_sharded(ds, config, input, RayWriteOptions(**options))
 
     return run
 
@@ -98,3 +107,34 @@ def test_failure_worker_killed_until_ray_gives_up(write: Any, file_location: Any
 @pytest.mark.parametrize("target", ["manifest", "current"])
 def test_failure_publish(write: Any, minio: Any, proxy_factory: Any, target: str) -> None:
     scenarios.publish_failure(write, minio, proxy_factory, target)
+
+
+@pytest.mark.parametrize(("expr", "columns", "routing_values", "shard_of"), scenarios.CEL_SMOKE)
+def test_smoke_cel(
+    write_cel: Any, file_location: Any, expr: str, columns: Any, routing_values: Any, shard_of: list[int]
+) -> None:
+    scenarios.smoke_cel(write_cel, file_location, expr, columns, routing_values, shard_of)
+
+
+def test_smoke_cel_minio(write_cel: Any, minio_location: Any) -> None:
+    scenarios.smoke_cel(write_cel, minio_location, *scenarios.CEL_SMOKE[3])
+
+
+def test_cel_unknown_token(write_cel: Any, file_location: Any) -> None:
+    scenarios.cel_unknown_token(write_cel, file_location)
+
+
+def test_cel_non_consecutive_ids(write_cel: Any, file_location: Any) -> None:
+    scenarios.cel_non_consecutive(write_cel, file_location)
+
+
+def test_cel_routing_mismatch(write_cel: Any, file_location: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    scenarios.cel_routing_mismatch(write_cel, file_location, monkeypatch)
+
+
+def test_cel_inferred_routing_values(write_cel: Any, file_location: Any) -> None:
+    scenarios.cel_inferred(write_cel, file_location)
+
+
+def test_cel_inferred_int_tokens(write_cel: Any, file_location: Any) -> None:
+    scenarios.cel_inferred_int_tokens(write_cel, file_location)

@@ -18,9 +18,10 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from ._cel import CelRouting, discover_num_dbs
 from ._kernel import get_kernel
 from ._shardy import find_shardy, run_shardy
-from .config import HashShardedWriteConfig, WriteConfig
+from .config import CelShardedWriteConfig, HashShardedWriteConfig, WriteConfig
 from .errors import ConfigValidationError, ShardCoverageError, ShardyfusionError
 from .inputs import ColumnWriteInput
 from .manifest import BuildResult, build_result_from_wire
@@ -73,6 +74,14 @@ def check_columns(columns: Sequence[str], config: WriteConfig, input: ColumnWrit
             f"input.key_col {input.key_col!r} is not a column of the input (columns: {', '.join(cols)})",
             field="input.key_col",
         )
+    if isinstance(config, CelShardedWriteConfig):
+        absent = [c for c in config.cel_columns if c not in cols]
+        if absent:
+            raise ConfigValidationError(
+                f"cel_columns {absent} are not columns of the input (columns: {', '.join(cols)}); the CEL "
+                "expression reads them from each row",
+                field="cel_columns",
+            )
     spec_cols = input.value_spec.columns()
     if input.value_spec.kind == "binary_col" and spec_cols and spec_cols[0] not in cols:
         raise ConfigValidationError(
@@ -102,6 +111,8 @@ class ShardWritePlan:
     value_spec: ValueSpec
     shard_id_col: str
     sort_within_partitions: bool
+    #: Set for a CEL build: ``write-shard`` then takes no ``--num-dbs``, ``publish`` the discovered one.
+    cel_expr: str | None = None
 
     def value_args(self) -> list[str]:
         spec = self.value_spec
@@ -112,14 +123,40 @@ class ShardWritePlan:
         return ["--value-col", _VALUE_COL]
 
     def common_args(self) -> list[str]:
+        """``write-shard`` arguments shared by every shard."""
+        if self.cel_expr is not None:
+            # CEL rows were routed by the engine; the CLI refuses a --num-dbs next to a CEL config.
+            return ["--run-id", self.run_id, "--key-col", self.key_col]
         return ["--num-dbs", str(self.num_dbs), "--run-id", self.run_id, "--key-col", self.key_col]
 
+    def publish_args(self) -> list[str]:
+        """``publish`` arguments: a CEL publish takes ``--num-dbs`` as the discovered shard count
+        once ``--cel-expr`` marks it as CEL."""
+        if self.cel_expr is not None:
+            return ["--cel-expr", self.cel_expr, "--num-dbs", str(self.num_dbs), *self.common_args()]
+        return self.common_args()
 
-def make_plan(config: WriteConfig, input: ColumnWriteInput, num_dbs: int, run_id: str, sort: bool) -> ShardWritePlan:
+
+def make_plan(
+    config: WriteConfig,
+    input: ColumnWriteInput,
+    num_dbs: int,
+    run_id: str,
+    sort: bool,
+    routing_values: Sequence[Any] | None = None,
+) -> ShardWritePlan:
+    """The workers' plan; ``routing_values`` are a CEL build's inferred tokens (they go to the
+    manifest in place of the ``infer_routing_values_from_data`` flag)."""
     wire = config.to_wire()
     wire["output"]["run_id"] = run_id
     if wire["strategy"] == "hash":
         wire["sharding"] = {"num_dbs": num_dbs, "max_keys_per_shard": None}
+    elif routing_values is not None:
+        wire["sharding"] = {
+            **wire["sharding"],
+            "routing_values": list(routing_values),
+            "infer_routing_values_from_data": False,
+        }
     from ._validate import to_wire_json
 
     return ShardWritePlan(
@@ -130,6 +167,7 @@ def make_plan(config: WriteConfig, input: ColumnWriteInput, num_dbs: int, run_id
         value_spec=input.value_spec,
         shard_id_col=config.shard_id_col,
         sort_within_partitions=sort,
+        cel_expr=config.cel_expr if isinstance(config, CelShardedWriteConfig) else None,
     )
 
 
@@ -171,6 +209,30 @@ def assign_shard_ids_pandas(pdf: pd.DataFrame, key_col: str, num_dbs: int, shard
     keys = pa.Array.from_pandas(pdf[key_col])
     out[shard_id_col] = pd.Series(shard_ids_for(keys, num_dbs, key_col), index=pdf.index, dtype="int32")
     return out
+
+
+def cel_num_dbs(routing: CelRouting, assigned_ids: Any) -> int:
+    """The build's shard count: ``len(routing_values)`` (categorical) or discovered (direct)."""
+    if routing.routing_values is not None:
+        return max(1, len(routing.routing_values))
+    return discover_num_dbs(assigned_ids)
+
+
+def assign_cel_ids_pandas(pdf: pd.DataFrame, routing: CelRouting, shard_id_col: str) -> pd.DataFrame:
+    out = pdf.copy(deep=False)
+    if len(pdf) == 0:
+        out[shard_id_col] = pd.Series(dtype="int32", index=pdf.index)
+        return out
+    arrays = {name: pa.Array.from_pandas(pdf[name]) for name in routing.column_names}
+    out[shard_id_col] = pd.Series(routing.route_arrays(arrays), index=pdf.index, dtype="int32")
+    return out
+
+
+def assign_cel_ids_arrow(table: pa.Table, routing: CelRouting, shard_id_col: str) -> pa.Table:
+    if table.num_rows == 0:
+        return table.append_column(shard_id_col, pa.array([], type=pa.int32()))
+    ids = routing.route_arrays({name: table.column(name) for name in routing.column_names})
+    return table.append_column(shard_id_col, pa.array(ids, type=pa.int32()))
 
 
 def assign_shard_ids_arrow(table: pa.Table, key_col: str, num_dbs: int, shard_id_col: str) -> pa.Table:
@@ -373,7 +435,7 @@ def publish(
         out = run_shardy(
             exe,
             "publish",
-            ["--config-json", f"@{path}", *plan.common_args()],
+            ["--config-json", f"@{path}", *plan.publish_args()],
             stdin=lines.encode("utf-8"),
         )
     record = json.loads(out.strip().splitlines()[-1])

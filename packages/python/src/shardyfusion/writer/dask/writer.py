@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
-from ..._cel import require_cel_support
+from ..._cel import CelRouting, infer_routing_values, verify_cel_routing
 from ..._writer_core import (
     ShardWritePlan,
+    assign_cel_ids_pandas,
     assign_shard_ids_pandas,
+    cel_num_dbs,
     check_columns,
     coverage_error,
     empty_results,
@@ -94,25 +97,81 @@ def write_cel_sharded(
     input: ColumnWriteInput,
     options: DaskWriteOptions | None = None,
 ) -> BuildResult:
-    """CEL-sharded build; refused until ``shardy`` routes and publishes CEL snapshots."""
+    """Builds and publishes a CEL-sharded snapshot from a Dask DataFrame: shard ids from the
+    expression over each partition's ``cel_columns`` (kernel, Arrow buffers), the shard count
+    from ``routing_values`` or discovered from the ids (direct mode), then as the hash build."""
     if not isinstance(config, CelShardedWriteConfig):
         raise ConfigValidationError(
             f"write_cel_sharded takes a CelShardedWriteConfig, got {type(config).__name__}", field="config"
         )
+    if not isinstance(input, ColumnWriteInput):
+        raise ConfigValidationError(f"input must be a ColumnWriteInput, got {type(input).__name__}", field="input")
+    options = options or DaskWriteOptions()
+    started = time.perf_counter()
     check_columns(list(ddf.columns), config, input)
-    require_cel_support()
-    raise AssertionError("unreachable")
+    preflight()
+    run_id = new_run_id(config)
+    routing = CelRouting.of(config)
+    col = config.shard_id_col
+    inferred = None
+    if config.sharding.infer_routing_values_from_data:
+        # Every row's token, distinct per partition then on the driver, before any routing.
+        texts = ddf.map_partitions(
+            _partition_tokens, routing, meta=pd.DataFrame({"token": pd.Series(dtype="object")})
+        ).compute()
+        inferred = infer_routing_values(texts["token"].tolist(), routing.expr)
+        routing = replace(routing, routing_values=tuple(inferred))
+
+    meta = ddf._meta.assign(**{col: pd.Series(dtype="int32")})
+    routed = ddf.map_partitions(assign_cel_ids_pandas, routing, col, meta=meta)
+    if options.verify_routing:
+        _verify_cel(routed, routing, col)
+    # Every row routed once before the shuffle: direct mode takes the shard count from the ids,
+    # and a failing row or unknown token stops the build before any shard is written.
+    ids = routed[col].unique().compute().tolist()
+    num_dbs = cel_num_dbs(routing, ids)
+
+    plan = make_plan(config, input, num_dbs, run_id, options.sort_within_partitions, inferred)
+    method = None if _ambient_client(routed) is not None else "tasks"
+    shuffled = routed.shuffle(on=col, npartitions=num_dbs, shuffle_method=method)
+    written = shuffled.map_partitions(write_partition, plan, meta=empty_results())
+    sharding_ms = int((time.perf_counter() - started) * 1000)
+
+    write_started = time.perf_counter()
+    results = _compute_results(written, routed, col)
+    attempts = results_pdf_to_attempts(results)
+    write_ms = int((time.perf_counter() - write_started) * 1000)
+    return publish(config, plan, attempts, started, sharding_ms, write_ms)
+
+
+def _partition_tokens(pdf: pd.DataFrame, routing: CelRouting) -> pd.DataFrame:
+    if len(pdf) == 0:
+        return pd.DataFrame({"token": pd.Series(dtype="object")})
+    arrays = {name: pa.Array.from_pandas(pdf[name]) for name in routing.column_names}
+    return pd.DataFrame({"token": pd.Series(sorted(routing.tokens(arrays)), dtype="object")})
+
+
+def _sample(frame: Any) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        # "Insufficient elements for head": a small first partition; the fallback covers it.
+        warnings.simplefilter("ignore", UserWarning)
+        sample = frame.head(VERIFY_SAMPLE_ROWS, npartitions=1, compute=True)
+        if len(sample) < VERIFY_SAMPLE_ROWS and frame.npartitions > 1:
+            sample = frame.head(VERIFY_SAMPLE_ROWS, npartitions=-1, compute=True)
+    return sample
+
+
+def _verify_cel(routed: Any, routing: CelRouting, col: str) -> None:
+    """Eager sample of the routed frame, re-routed one row at a time by the kernel's scalar path."""
+    names = routing.column_names
+    sample = _sample(routed[[*dict.fromkeys([*names, col])]])
+    rows = sample.to_dict("records")
+    verify_cel_routing(routing, (({n: r[n] for n in names}, r[col]) for r in rows))
 
 
 def _verify(routed: Any, key_col: str, col: str, num_dbs: int) -> None:
     """Eager sample of the routed frame, recomputed by the reader-side router."""
-    sample_frame = routed[[key_col, col]]
-    with warnings.catch_warnings():
-        # "Insufficient elements for head": a small first partition; the fallback covers it.
-        warnings.simplefilter("ignore", UserWarning)
-        sample = sample_frame.head(VERIFY_SAMPLE_ROWS, npartitions=1, compute=True)
-        if len(sample) < VERIFY_SAMPLE_ROWS and routed.npartitions > 1:
-            sample = sample_frame.head(VERIFY_SAMPLE_ROWS, npartitions=-1, compute=True)
+    sample = _sample(routed[[key_col, col]])
     verify_hash_routing(zip(sample[key_col].tolist(), sample[col].tolist(), strict=True), num_dbs)
 
 

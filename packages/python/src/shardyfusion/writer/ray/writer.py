@@ -16,16 +16,18 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
-from ..._cel import require_cel_support
+from ..._cel import CelRouting, infer_routing_values, verify_cel_routing
 from ..._writer_core import (
     ShardWritePlan,
+    assign_cel_ids_arrow,
     assign_shard_ids_arrow,
+    cel_num_dbs,
     check_columns,
     coverage_error,
     empty_results,
@@ -105,14 +107,61 @@ def write_cel_sharded(
     input: ColumnWriteInput,
     options: RayWriteOptions | None = None,
 ) -> BuildResult:
-    """CEL-sharded build; refused until ``shardy`` routes and publishes CEL snapshots."""
+    """Builds and publishes a CEL-sharded snapshot from a Ray Dataset: shard ids from the
+    expression over each batch's ``cel_columns`` (kernel, Arrow buffers), the shard count from
+    ``routing_values`` or discovered from the ids (direct mode), then as the hash build."""
     if not isinstance(config, CelShardedWriteConfig):
         raise ConfigValidationError(
             f"write_cel_sharded takes a CelShardedWriteConfig, got {type(config).__name__}", field="config"
         )
+    if not isinstance(input, ColumnWriteInput):
+        raise ConfigValidationError(f"input must be a ColumnWriteInput, got {type(input).__name__}", field="input")
+    options = options or RayWriteOptions()
+    started = time.perf_counter()
     check_columns(_column_names(ds), config, input)
-    require_cel_support()
-    raise AssertionError("unreachable")
+    preflight()
+    run_id = new_run_id(config)
+    routing = CelRouting.of(config)
+    col = config.shard_id_col
+    inferred = None
+
+    with _hash_shuffle(ds):
+        if config.sharding.infer_routing_values_from_data:
+            # Every row's token, distinct per batch then on the driver, before any routing.
+            with _routing_errors(ds):
+                tokens = ds.map_batches(
+                    functools.partial(_batch_tokens, routing=routing), batch_format="pyarrow", zero_copy_batch=True
+                ).unique("token")
+            inferred = infer_routing_values(tokens, routing.expr)
+            routing = replace(routing, routing_values=tuple(inferred))
+        routed = ds.map_batches(
+            functools.partial(_route_cel_batch, routing=routing, col=col),
+            batch_format="pyarrow",
+            zero_copy_batch=True,
+        )
+        with _routing_errors(ds):
+            if options.verify_routing:
+                names = routing.column_names
+                sample = routed.select_columns([*dict.fromkeys([*names, col])]).take(VERIFY_SAMPLE_ROWS)
+                verify_cel_routing(routing, (({n: r[n] for n in names}, r[col]) for r in sample))
+            # Every row routed once before the shuffle: direct mode takes the shard count from the
+            # ids, and a failing row or unknown token stops the build before any shard is written.
+            ids = routed.unique(col)
+        num_dbs = cel_num_dbs(routing, ids)
+
+        plan = make_plan(config, input, num_dbs, run_id, options.sort_within_partitions, inferred)
+        shuffled = routed.repartition(num_dbs, shuffle=True, keys=[col])
+        sharding_ms = int((time.perf_counter() - started) * 1000)
+        write_started = time.perf_counter()
+        results = _write(shuffled, routed, plan, col, dict(options.ray_remote_args or {}))
+    attempts = results_pdf_to_attempts(results)
+    write_ms = int((time.perf_counter() - write_started) * 1000)
+    return publish(config, plan, attempts, started, sharding_ms, write_ms)
+
+
+def _batch_tokens(batch: pa.Table, routing: CelRouting) -> pa.Table:
+    texts = sorted(routing.tokens({n: batch.column(n) for n in routing.column_names})) if batch.num_rows else []
+    return pa.table({"token": pa.array(texts, type=pa.string())})
 
 
 def _column_names(ds: Any) -> list[str]:
@@ -149,6 +198,10 @@ def _hash_shuffle(ds: Any) -> Iterator[None]:
 
 def _route_batch(batch: pa.Table, key_col: str, num_dbs: int, col: str) -> pa.Table:
     return assign_shard_ids_arrow(batch, key_col, num_dbs, col)
+
+
+def _route_cel_batch(batch: pa.Table, routing: CelRouting, col: str) -> pa.Table:
+    return assign_cel_ids_arrow(batch, routing, col)
 
 
 def _write_batch(pdf: pd.DataFrame, plan: ShardWritePlan, ledger: Any) -> pd.DataFrame:
@@ -195,6 +248,33 @@ def _given_up_shards(done: set[int], starts: list[tuple[int, list[int]]], max_re
         most = max(n for n, _ in unfinished)
         chosen = [ids for n, ids in unfinished if n == most]
     return {i for ids in chosen for i in ids} - done
+
+
+@contextmanager
+def _routing_errors(ds: Any) -> Iterator[None]:
+    """A routing task's own error (e.g. an unknown CEL token) instead of Ray's wrapper, which
+    keeps only its text: ``raise_original_map_exception`` for the routing reads only."""
+    from ray.data import DataContext
+
+    contexts = [DataContext.get_current()]
+    own = getattr(ds, "context", None)
+    if own is not None and all(own is not c for c in contexts):
+        contexts.append(own)
+    saved = [c.raise_original_map_exception for c in contexts]
+    try:
+        for c in contexts:
+            c.raise_original_map_exception = True
+        yield
+    except ShardyfusionError:
+        raise
+    except Exception as err:
+        shardy_err = _unwrap_shardy_error(err)
+        if shardy_err is None:
+            raise
+        raise shardy_err from err
+    finally:
+        for c, flag in zip(contexts, saved, strict=True):
+            c.raise_original_map_exception = flag
 
 
 def _unwrap_shardy_error(err: BaseException) -> ShardyfusionError | None:
