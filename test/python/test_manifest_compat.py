@@ -13,36 +13,11 @@ from pathlib import Path
 
 import pytest
 
+# The spec's DDL, written once: the stdlib fixture that builds reference-style manifests owns it.
+from fixtures.make_manifest import BUILD_META_DDL, SHARDS_DDL
+
 ROOT = Path(__file__).resolve().parents[2]
 BUN = ROOT / ".tools" / "node_modules" / ".bin" / "bun"
-
-BUILD_META_DDL = """\
-CREATE TABLE build_meta (
-    run_id           TEXT    NOT NULL,
-    created_at       TEXT    NOT NULL,
-    num_dbs          INTEGER NOT NULL,
-    s3_prefix        TEXT    NOT NULL,
-    key_col          TEXT    NOT NULL,
-    sharding         TEXT    NOT NULL,
-    db_path_template TEXT    NOT NULL,
-    shard_prefix     TEXT    NOT NULL,
-    format_version   INTEGER NOT NULL,
-    key_encoding     TEXT    NOT NULL,
-    custom           TEXT    NOT NULL DEFAULT '{}'
-)"""
-
-SHARDS_DDL = """\
-CREATE TABLE shards (
-    db_id         INTEGER NOT NULL PRIMARY KEY,
-    db_url        TEXT,
-    attempt       INTEGER NOT NULL,
-    row_count     INTEGER NOT NULL,
-    db_bytes      INTEGER NOT NULL,
-    min_key       TEXT,
-    max_key       TEXT,
-    checkpoint_id TEXT,
-    writer_info   TEXT    NOT NULL DEFAULT '{}'
-)"""
 
 PYDANTIC_DT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?Z$")
 VARIANTS = ["hash", "cel_categorical", "cel_direct", "bytes_keys"]
