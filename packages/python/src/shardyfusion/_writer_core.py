@@ -60,6 +60,14 @@ def empty_results() -> pd.DataFrame:
     )
 
 
+def check_arguments(entry: str, config: object, expected: type, input: object) -> None:
+    """The type checks every writer entry point makes on its ``config`` and ``input`` arguments."""
+    if not isinstance(config, expected):
+        raise ConfigValidationError(f"{entry} takes a {expected.__name__}, got {type(config).__name__}", field="config")
+    if not isinstance(input, ColumnWriteInput):
+        raise ConfigValidationError(f"input must be a ColumnWriteInput, got {type(input).__name__}", field="input")
+
+
 def check_columns(columns: Sequence[str], config: WriteConfig, input: ColumnWriteInput) -> None:
     """The seeds' construction-time checks on the input's columns."""
     cols = [str(c) for c in columns]

@@ -24,6 +24,7 @@ from ..._writer_core import (
     assign_cel_ids_pandas,
     assign_shard_ids_pandas,
     cel_num_dbs,
+    check_arguments,
     check_columns,
     coverage_error,
     empty_results,
@@ -36,7 +37,7 @@ from ..._writer_core import (
     write_partition,
 )
 from ...config import CelShardedWriteConfig, HashShardedWriteConfig
-from ...errors import ConfigValidationError, ShardyfusionError
+from ...errors import ShardyfusionError
 from ...inputs import ColumnWriteInput
 from ...manifest import BuildResult
 from ...routing import VERIFY_SAMPLE_ROWS, verify_hash_routing
@@ -57,12 +58,7 @@ def write_hash_sharded(
     options: DaskWriteOptions | None = None,
 ) -> BuildResult:
     """Builds and publishes a hash-sharded snapshot from a Dask DataFrame."""
-    if not isinstance(config, HashShardedWriteConfig):
-        raise ConfigValidationError(
-            f"write_hash_sharded takes a HashShardedWriteConfig, got {type(config).__name__}", field="config"
-        )
-    if not isinstance(input, ColumnWriteInput):
-        raise ConfigValidationError(f"input must be a ColumnWriteInput, got {type(input).__name__}", field="input")
+    check_arguments("write_hash_sharded", config, HashShardedWriteConfig, input)
     options = options or DaskWriteOptions()
     started = time.perf_counter()
     check_columns(list(ddf.columns), config, input)
@@ -100,12 +96,7 @@ def write_cel_sharded(
     """Builds and publishes a CEL-sharded snapshot from a Dask DataFrame: shard ids from the
     expression over each partition's ``cel_columns`` (kernel, Arrow buffers), the shard count
     from ``routing_values`` or discovered from the ids (direct mode), then as the hash build."""
-    if not isinstance(config, CelShardedWriteConfig):
-        raise ConfigValidationError(
-            f"write_cel_sharded takes a CelShardedWriteConfig, got {type(config).__name__}", field="config"
-        )
-    if not isinstance(input, ColumnWriteInput):
-        raise ConfigValidationError(f"input must be a ColumnWriteInput, got {type(input).__name__}", field="input")
+    check_arguments("write_cel_sharded", config, CelShardedWriteConfig, input)
     options = options or DaskWriteOptions()
     started = time.perf_counter()
     check_columns(list(ddf.columns), config, input)

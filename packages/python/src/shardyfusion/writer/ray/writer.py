@@ -28,6 +28,7 @@ from ..._writer_core import (
     assign_cel_ids_arrow,
     assign_shard_ids_arrow,
     cel_num_dbs,
+    check_arguments,
     check_columns,
     coverage_error,
     empty_results,
@@ -67,12 +68,7 @@ def write_hash_sharded(
     options: RayWriteOptions | None = None,
 ) -> BuildResult:
     """Builds and publishes a hash-sharded snapshot from a Ray Dataset."""
-    if not isinstance(config, HashShardedWriteConfig):
-        raise ConfigValidationError(
-            f"write_hash_sharded takes a HashShardedWriteConfig, got {type(config).__name__}", field="config"
-        )
-    if not isinstance(input, ColumnWriteInput):
-        raise ConfigValidationError(f"input must be a ColumnWriteInput, got {type(input).__name__}", field="input")
+    check_arguments("write_hash_sharded", config, HashShardedWriteConfig, input)
     options = options or RayWriteOptions()
     started = time.perf_counter()
     check_columns(_column_names(ds), config, input)
@@ -110,12 +106,7 @@ def write_cel_sharded(
     """Builds and publishes a CEL-sharded snapshot from a Ray Dataset: shard ids from the
     expression over each batch's ``cel_columns`` (kernel, Arrow buffers), the shard count from
     ``routing_values`` or discovered from the ids (direct mode), then as the hash build."""
-    if not isinstance(config, CelShardedWriteConfig):
-        raise ConfigValidationError(
-            f"write_cel_sharded takes a CelShardedWriteConfig, got {type(config).__name__}", field="config"
-        )
-    if not isinstance(input, ColumnWriteInput):
-        raise ConfigValidationError(f"input must be a ColumnWriteInput, got {type(input).__name__}", field="input")
+    check_arguments("write_cel_sharded", config, CelShardedWriteConfig, input)
     options = options or RayWriteOptions()
     started = time.perf_counter()
     check_columns(_column_names(ds), config, input)
