@@ -35,13 +35,52 @@ function sharedPrefix(a: Uint8Array, aLen: number, b: Uint8Array): number {
   return i;
 }
 
+/** Bytes a row's sequence number, flags and optional timestamps take (same in v1 and v2). */
+function rowMetaLength(expireTs: bigint | undefined, createTs: bigint | undefined): number {
+  return 9 + (expireTs === undefined ? 0 : 8) + (createTs === undefined ? 0 : 8);
+}
+
+/** Writes `u64 seq | u8 flags | [i64 expire] | [i64 create]`, caching the encoded sequence number. */
+class RowMetaWriter {
+  private seq = -1n;
+  private readonly seqBytes = new Uint8Array(8);
+
+  write(
+    d: ByteWriter,
+    seq: bigint,
+    flags: number,
+    tombstone: boolean,
+    expireTs: bigint | undefined,
+    createTs: bigint | undefined,
+  ): void {
+    if (seq !== this.seq) {
+      this.seq = seq;
+      new DataView(this.seqBytes.buffer).setBigUint64(0, seq);
+    }
+    d.bytes(this.seqBytes);
+    let f = flags & ~(RowFlags.HasExpireTs | RowFlags.HasCreateTs);
+    if (tombstone) f |= RowFlags.Tombstone;
+    if (expireTs !== undefined) f |= RowFlags.HasExpireTs;
+    if (createTs !== undefined) f |= RowFlags.HasCreateTs;
+    d.u8(f);
+    if (expireTs !== undefined) d.i64(expireTs);
+    if (createTs !== undefined) d.i64(createTs);
+  }
+}
+
+/** A finished block: the row bytes, then the u16 offsets (restarts or rows) and their count. */
+function writeBlock(out: ByteWriter, data: ByteWriter, offsets: readonly number[]): void {
+  out.bytes(data.subarray());
+  for (const o of offsets) out.u16(o);
+  out.u16(offsets.length);
+}
+
 export class BlockBuilderV2 {
   private readonly data: ByteWriter;
   private restarts: number[] = [];
   private count = 0;
   private readonly last = new KeyCopy();
-  private seq = -1n;
-  private readonly seqBytes = new Uint8Array(8);
+  private readonly meta = new RowMetaWriter();
 
   constructor(
     readonly blockSize: number,
@@ -81,10 +120,13 @@ export class BlockBuilderV2 {
     const unshared = key.length - shared;
     const valueLen = value === null ? 0 : value.length;
     if (this.count > 0) {
-      let entry =
-        varintLength(shared) + varintLength(unshared) + varintLength(valueLen) + unshared + valueLen + 9;
-      if (expireTs !== undefined) entry += 8;
-      if (createTs !== undefined) entry += 8;
+      const entry =
+        varintLength(shared) +
+        varintLength(unshared) +
+        varintLength(valueLen) +
+        unshared +
+        valueLen +
+        rowMetaLength(expireTs, createTs);
       if (this.size + entry + (restart ? 2 : 0) > this.blockSize) return false;
     }
     const d = this.data;
@@ -94,18 +136,7 @@ export class BlockBuilderV2 {
     d.varint(valueLen);
     d.bytesFrom(key, shared, key.length);
     if (value !== null && valueLen > 0) d.bytes(value);
-    if (seq !== this.seq) {
-      this.seq = seq;
-      new DataView(this.seqBytes.buffer).setBigUint64(0, seq);
-    }
-    d.bytes(this.seqBytes);
-    let f = flags & ~(RowFlags.HasExpireTs | RowFlags.HasCreateTs);
-    if (value === null) f |= RowFlags.Tombstone;
-    if (expireTs !== undefined) f |= RowFlags.HasExpireTs;
-    if (createTs !== undefined) f |= RowFlags.HasCreateTs;
-    d.u8(f);
-    if (expireTs !== undefined) d.i64(expireTs);
-    if (createTs !== undefined) d.i64(createTs);
+    this.meta.write(d, seq, flags, value === null, expireTs, createTs);
     this.last.set(key);
     this.count++;
     return true;
@@ -113,9 +144,7 @@ export class BlockBuilderV2 {
 
   /** Appends the finished block to `out` and resets the builder for the next block. */
   finishInto(out: ByteWriter): void {
-    out.bytes(this.data.subarray());
-    for (const r of this.restarts) out.u16(r);
-    out.u16(this.restarts.length);
+    writeBlock(out, this.data, this.restarts);
     this.data.reset();
     this.restarts = [];
     this.count = 0;
@@ -132,8 +161,7 @@ export class BlockBuilderV1 {
   private readonly data: ByteWriter;
   private offsets: number[] = [];
   private readonly first = new KeyCopy();
-  private seq = -1n;
-  private readonly seqBytes = new Uint8Array(8);
+  private readonly meta = new RowMetaWriter();
 
   constructor(readonly blockSize: number) {
     this.data = new ByteWriter(blockSize + 256);
@@ -164,9 +192,7 @@ export class BlockBuilderV1 {
     const suffix = key.length - prefix;
     const valueLen = value === null ? 0 : value.length;
     if (!empty) {
-      let entry = 4 + suffix + 9 + (value === null ? 0 : 4 + valueLen);
-      if (expireTs !== undefined) entry += 8;
-      if (createTs !== undefined) entry += 8;
+      const entry = 4 + suffix + rowMetaLength(expireTs, createTs) + (value === null ? 0 : 4 + valueLen);
       // Each v1 row also costs a 2-byte offset.
       if (this.size + entry + 2 > this.blockSize) return false;
     }
@@ -175,18 +201,7 @@ export class BlockBuilderV1 {
     d.u16(prefix);
     d.u16(suffix);
     d.bytesFrom(key, prefix, key.length);
-    if (seq !== this.seq) {
-      this.seq = seq;
-      new DataView(this.seqBytes.buffer).setBigUint64(0, seq);
-    }
-    d.bytes(this.seqBytes);
-    let f = flags & ~(RowFlags.HasExpireTs | RowFlags.HasCreateTs);
-    if (value === null) f |= RowFlags.Tombstone;
-    if (expireTs !== undefined) f |= RowFlags.HasExpireTs;
-    if (createTs !== undefined) f |= RowFlags.HasCreateTs;
-    d.u8(f);
-    if (expireTs !== undefined) d.i64(expireTs);
-    if (createTs !== undefined) d.i64(createTs);
+    this.meta.write(d, seq, flags, value === null, expireTs, createTs);
     if (value !== null) {
       d.u32(valueLen);
       d.bytes(value);
@@ -196,9 +211,7 @@ export class BlockBuilderV1 {
   }
 
   finishInto(out: ByteWriter): void {
-    out.bytes(this.data.subarray());
-    for (const o of this.offsets) out.u16(o);
-    out.u16(this.offsets.length);
+    writeBlock(out, this.data, this.offsets);
     this.data.reset();
     this.offsets = [];
   }
