@@ -4,6 +4,7 @@
  * returns), a request larger than the bucket proceeds in chunks of at most the capacity, so it
  * takes about `n / rate` seconds and always finishes. Waits can be aborted with an `AbortSignal`.
  */
+import { abortableSleep } from "@shardy/core";
 import { ConfigValidationError } from "@shardy/errors";
 
 export type LimiterType = "ops" | "bytes";
@@ -23,22 +24,7 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => performance.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal?.reason);
-      };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      }, ms);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    }),
+  sleep: abortableSleep,
 };
 
 export interface TokenBucketOptions {

@@ -13,6 +13,7 @@ import {
 } from "@shardy/errors";
 import type { ObjectStore } from "@shardy/store";
 import { CURRENT_CONTENT_TYPE, type CurrentPointer } from "../manifest/types.ts";
+import { type ConditionalPutResult, sameBytes } from "./conditional-put.ts";
 import { currentPointerKeyFor, parseCurrentBytes } from "./formats.ts";
 import { describeError } from "./logger.ts";
 import {
@@ -96,19 +97,7 @@ export interface MovePointerOptions extends CurrentLocation {
   signal?: AbortSignal;
 }
 
-export interface MovePointerResult {
-  etag: string;
-  /** True when a put's response was lost and the re-read showed it had been applied. */
-  recoveredLostResponse: boolean;
-  /** Puts sent, including retries. */
-  puts: number;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
+export type MovePointerResult = ConditionalPutResult;
 
 function describePointer(state: CurrentState | null): string {
   if (state === null) return "no _CURRENT";

@@ -32,7 +32,7 @@ export {
   publishSnapshot,
 } from "./publish-snapshot.ts";
 export { keyForUrl, tryKeyForUrl, urlForKey } from "./refs.ts";
-export { DEFAULT_RETRY_POLICY, isTransientStoreError, type RetryPolicy } from "./retry.ts";
+export { abortableSleep, DEFAULT_RETRY_POLICY, isTransientStoreError, type RetryPolicy } from "./retry.ts";
 export {
   compareAttempts,
   type ShardAttemptResult,

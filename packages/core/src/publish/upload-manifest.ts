@@ -6,20 +6,11 @@
 import { PreconditionFailedError, PublishManifestError } from "@shardy/errors";
 import type { ObjectStore } from "@shardy/store";
 import { MANIFEST_CONTENT_TYPE } from "../manifest/types.ts";
+import { type ConditionalPutResult, sameBytes } from "./conditional-put.ts";
 import { describeError } from "./logger.ts";
 import { backoffDelayMs, isTransientStoreError, type RetryPolicy, sleepFor } from "./retry.ts";
 
-export interface UploadManifestResult {
-  etag: string;
-  recoveredLostResponse: boolean;
-  puts: number;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
+export type UploadManifestResult = ConditionalPutResult;
 
 export async function uploadManifest(
   store: ObjectStore,
