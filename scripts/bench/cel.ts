@@ -3,7 +3,7 @@
  * columns (routeBatch: one shard id per row) against @bufbuild/cel evaluating a planned
  * expression once per row, measured in the same run.
  *
- *   bun scripts/bench/cel.ts [--rows N] [--runs R] [--per-row-rows M]
+ *   bun scripts/bench/cel.ts [--rows N] [--runs R] [--per-row-rows M] [--wasm path]
  *
  * Prints a table and writes bench-results/cel.json. Data generation is outside the timings.
  * The per-row path is timed on the first min(N, M) rows (default M = 200k; its cost per row does
@@ -12,19 +12,26 @@
  * XXH3 (@node-rs/xxhash), also in its favour. A second per-row column reads each row from the
  * Arrow columns (`Vector.get`), as a per-row evaluator over the same input must.
  */
-import { mkdir, writeFile } from "node:fs/promises";
-import { cpus } from "node:os";
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { CelScalar, celEnv, celFunc, celUint, isCelError, parse, plan } from "@bufbuild/cel";
 import { xxh3 as nodeRsXxh3 } from "@node-rs/xxhash";
 import { Int64, makeData, Utf8, Vector } from "apache-arrow";
-import { type CelColumnType, getKernel, type KeyColumn } from "../../packages/kernel/src/index.ts";
+import {
+  type CelColumnType,
+  getKernel,
+  type KeyColumn,
+  loadKernel,
+} from "../../packages/kernel/src/index.ts";
+import { fmtMillions as fmt, makeIntKeys, measureRoundRobin, runtimeName, writeReport } from "./lib.ts";
 
 const { values: args } = parseArgs({
   options: {
     rows: { type: "string", default: "10000000" },
     runs: { type: "string", default: "5" },
     "per-row-rows": { type: "string", default: "200000" },
+    // Another kernel build (e.g. the previous commit's) to compare against.
+    wasm: { type: "string" },
   },
 });
 const ROWS = Number(args.rows);
@@ -38,19 +45,6 @@ if (![ROWS, RUNS, PER_ROW].every((n) => Number.isSafeInteger(n) && n >= 1)) {
 const GOAL_RATIO = 10;
 
 // ---- data (not timed) ---------------------------------------------------------------------------
-
-function makeKeys(n: number): BigInt64Array {
-  const keys = new BigInt64Array(n);
-  const halves = new Uint32Array(keys.buffer);
-  let x = 0x9e3779b9;
-  for (let i = 0; i < halves.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    halves[i] = x >>> 0;
-  }
-  return keys;
-}
 
 const REGIONS = ["eu", "us", "ap", "sa", "eu-west", "us-east"];
 
@@ -79,40 +73,6 @@ function int64Vector(values: BigInt64Array): Vector<Int64> {
   return new Vector([makeData({ type: new Int64(), length: values.length, data: values })]);
 }
 
-// ---- timing -------------------------------------------------------------------------------------
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
-interface Path {
-  name: string;
-  rows: number;
-  run: () => number;
-}
-
-/** Round-robin timing after one untimed warm-up per path (spreads machine noise alike). */
-function measure(paths: Path[], runs: number): { runsMs: number[]; medianMs: number; rowsPerSec: number }[] {
-  let sink = 0;
-  for (const p of paths) sink += p.run();
-  const times = paths.map(() => [] as number[]);
-  for (let r = 0; r < runs; r++) {
-    paths.forEach((p, i) => {
-      const t0 = performance.now();
-      sink += p.run();
-      times[i]?.push(performance.now() - t0);
-    });
-  }
-  if (Number.isNaN(sink)) throw new Error("unreachable: keeps results alive");
-  return paths.map((p, i) => {
-    const runsMs = times[i] ?? [];
-    const medianMs = median(runsMs);
-    return { runsMs, medianMs, rowsPerSec: p.rows / (medianMs / 1000) };
-  });
-}
-
 // ---- @bufbuild/cel per row ----------------------------------------------------------------------
 
 function canonical(v: bigint): Uint8Array {
@@ -132,12 +92,12 @@ const shardHash = [
 // ---- main ---------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const runtime = typeof Bun !== "undefined" ? `bun ${Bun.version}` : `node ${process.version}`;
+  const runtime = runtimeName();
   console.log(
-    `cel bench: ${ROWS.toLocaleString()} rows (per-row path: ${PER_ROW.toLocaleString()}), ${RUNS} runs, ${runtime}`,
+    `cel bench: ${ROWS.toLocaleString()} rows (per-row path: ${PER_ROW.toLocaleString()}), ${RUNS} runs, ${runtime}, kernel ${args.wasm ?? "packages/kernel/wasm"}`,
   );
-  const kernel = await getKernel();
-  const keys = makeKeys(ROWS);
+  const kernel = args.wasm ? await loadKernel(await readFile(args.wasm)) : await getKernel();
+  const keys = makeIntKeys(ROWS);
   const tiers = new BigInt64Array(ROWS);
   for (let i = 0; i < ROWS; i++) tiers[i] = BigInt(i % 5);
   const regions = makeRegions(ROWS);
@@ -173,11 +133,10 @@ async function main(): Promise<void> {
       const id = typeof v === "bigint" ? Number(v) : Number((v as { value: bigint }).value);
       if (id !== check[i]) throw new Error(`paths disagree on row ${i} of ${c.expr}: ${check[i]} vs ${id}`);
     }
-    const [kernelM, perRowM, arrowM] = measure(
+    const [kernelM, perRowM, arrowM] = measureRoundRobin(
       [
-        { name: "kernel", rows: ROWS, run: () => program.routeBatch(columns, out)[ROWS - 1] as number },
+        { rows: ROWS, run: () => program.routeBatch(columns, out)[ROWS - 1] as number },
         {
-          name: "bufbuild",
           rows: PER_ROW,
           run: () => {
             let n = 0;
@@ -186,7 +145,6 @@ async function main(): Promise<void> {
           },
         },
         {
-          name: "bufbuild+arrow",
           rows: PER_ROW,
           run: () => {
             // What a per-row evaluator over Arrow input really does: read each row's values.
@@ -222,7 +180,6 @@ async function main(): Promise<void> {
     });
   }
 
-  const fmt = (x: number) => `${(x / 1e6).toFixed(2)}M`;
   console.log("");
   console.log(
     `${"expression".padEnd(46)} ${"kernel rows/s".padStart(13)} ${"bufbuild".padStart(9)} ${"ratio".padStart(7)} ${"bufbuild+arrow".padStart(15)} ${"ratio".padStart(7)}`,
@@ -232,22 +189,14 @@ async function main(): Promise<void> {
       `${r.expr.padEnd(46)} ${fmt(r.kernel.rowsPerSec).padStart(13)} ${fmt(r.perRow.rowsPerSec).padStart(9)} ${`${r.ratio.toFixed(1)}x`.padStart(7)} ${fmt(r.perRowFromArrow.rowsPerSec).padStart(15)} ${`${r.ratioFromArrow.toFixed(1)}x`.padStart(7)}${r.meetsGoal ? "" : `  (goal ${GOAL_RATIO}x)`}`,
     );
   }
-  const report = {
-    bench: "cel",
-    date: new Date().toISOString(),
-    runtime,
-    cpu: cpus()[0]?.model ?? "unknown",
-    cores: cpus().length,
+  await writeReport("cel", {
+    wasm: args.wasm ?? null,
     rows: ROWS,
     perRowRows: PER_ROW,
     runs: RUNS,
     goalRatio: GOAL_RATIO,
     results,
-  };
-  const dir = new URL("../../bench-results/", import.meta.url);
-  await mkdir(dir, { recursive: true });
-  await writeFile(new URL("cel.json", dir), `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\nwrote ${new URL("cel.json", dir).pathname}`);
+  });
 }
 
 await main();

@@ -7,13 +7,12 @@
  * Prints a table and writes bench-results/routing.json. Key generation is outside the timings;
  * per-key paths are timed on the first min(N, 1M) keys (their cost per key does not depend on N).
  */
-import { mkdir, writeFile } from "node:fs/promises";
-import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { xxh3 as nodeRsXxh3 } from "@node-rs/xxhash";
 import { Int64, makeData, Utf8, Vector } from "apache-arrow";
 import { createXXHash3 } from "hash-wasm";
 import { getKernel, type Kernel } from "../../packages/kernel/src/index.ts";
+import { fmtMillions as fmt, makeIntKeys, measureRoundRobin, runtimeName, writeReport } from "./lib.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -33,20 +32,6 @@ if (!Number.isSafeInteger(ROWS) || ROWS < 1 || !Number.isSafeInteger(RUNS) || RU
 const GOALS = { int64KeysPerSec: 50e6, stringKeysPerSec: 25e6, ratioOverFastestPerKey: 5 };
 
 // ---- data (not timed) ---------------------------------------------------------------------------
-
-/** N pseudo-random int64 keys (xorshift32 halves: fast to make, spread over the whole range). */
-function makeIntKeys(n: number): BigInt64Array {
-  const keys = new BigInt64Array(n);
-  const halves = new Uint32Array(keys.buffer);
-  let x = 0x9e3779b9;
-  for (let i = 0; i < halves.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    halves[i] = x >>> 0;
-  }
-  return keys;
-}
 
 /** The i-th 16-byte ASCII string key: `key-` + 12 hex digits. */
 const stringKey = (i: number) => `key-${i.toString(16).padStart(12, "0")}`;
@@ -82,12 +67,6 @@ interface Measurement {
   keysPerSec: number;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
 interface Path {
   keyType: Measurement["keyType"];
   path: string;
@@ -97,33 +76,17 @@ interface Path {
   run: () => number;
 }
 
-/**
- * Times every path `runs` times, round-robin (run 1 of every path, then run 2, ...), after one
- * untimed warm-up each, so load from other processes spreads over all paths alike.
- */
 function measureAll(paths: Path[], runs: number): Measurement[] {
-  let sink = 0;
-  for (const p of paths) sink += p.run();
-  const times = paths.map(() => [] as number[]);
-  for (let r = 0; r < runs; r++) {
-    paths.forEach((p, i) => {
-      const t0 = performance.now();
-      sink += p.run();
-      times[i]?.push(performance.now() - t0);
-    });
-  }
-  if (Number.isNaN(sink)) throw new Error("unreachable: keeps results alive");
-  return paths.map((p, i) => {
-    const runsMs = times[i] ?? [];
-    const medianMs = median(runsMs);
+  return measureRoundRobin(paths, runs).map((t, i) => {
+    const p = paths[i] as Path;
     return {
       keyType: p.keyType,
       path: p.path,
       kind: p.kind,
       rows: p.rows,
-      runsMs,
-      medianMs,
-      keysPerSec: p.rows / (medianMs / 1000),
+      runsMs: t.runsMs,
+      medianMs: t.medianMs,
+      keysPerSec: t.rowsPerSec,
     };
   });
 }
@@ -190,8 +153,7 @@ function assertSame(what: string, got: Int32Array, want: Int32Array, n: number):
 // ---- main ---------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const runtime =
-    typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? `bun ${Bun.version}` : "node/deno";
+  const runtime = runtimeName();
   console.log(`routing bench: ${ROWS.toLocaleString()} keys, num_dbs ${NUM_DBS}, ${RUNS} runs, ${runtime}`);
   const kernel: Kernel = await getKernel();
   const intKeys = makeIntKeys(ROWS);
@@ -295,7 +257,6 @@ async function main(): Promise<void> {
     };
   });
 
-  const fmt = (x: number) => `${(x / 1e6).toFixed(2)}M`;
   console.log("");
   console.log(
     `${"keys".padEnd(9)} ${"path".padEnd(42)} ${"rows".padStart(11)} ${"median ms".padStart(10)} ${"keys/s".padStart(9)}`,
@@ -314,12 +275,7 @@ async function main(): Promise<void> {
     );
   }
 
-  const report = {
-    bench: "routing",
-    date: new Date().toISOString(),
-    runtime,
-    cpu: cpus()[0]?.model ?? "unknown",
-    cores: cpus().length,
+  await writeReport("routing", {
     rows: ROWS,
     perKeyRows: PER_KEY_ROWS,
     runs: RUNS,
@@ -327,11 +283,7 @@ async function main(): Promise<void> {
     goals: GOALS,
     results,
     summary,
-  };
-  const dir = new URL("../../bench-results/", import.meta.url);
-  await mkdir(dir, { recursive: true });
-  await writeFile(new URL("routing.json", dir), `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\nwrote ${new URL("routing.json", dir).pathname}`);
+  });
 }
 
 await main();

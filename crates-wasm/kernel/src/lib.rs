@@ -432,7 +432,7 @@ mod exports {
             if n == u32::MAX {
                 return Some(None);
             }
-            let mut r = Reader::new(buf.get(4..)?);
+            let mut r = Reader::new(buf.get(4..)?, Default::default());
             let mut out = Vec::new();
             for _ in 0..n {
                 out.push(RouteKey::of(&r.value()??)?);
@@ -593,7 +593,7 @@ mod exports {
                 Some(Some(prog)) => prog,
                 _ => return None,
             };
-            let mut reader = Reader::new(buf);
+            let mut reader = Reader::new(buf, prog.env.types.clone());
             let mut vars: Vec<Option<Value>> = Vec::with_capacity(prog.env.vars.len());
             for _ in 0..prog.env.vars.len() {
                 match reader.value() {

@@ -22,11 +22,13 @@ import {
 } from "apache-arrow";
 import {
   CelRouter,
+  type CelValue,
   celExprCheck,
   celShardingByColumns,
   discoverDirectNumDbs,
   inferRoutingValues,
   loadKernel,
+  renderCelValue,
 } from "../src/index.ts";
 
 const kernel = await loadKernel();
@@ -160,6 +162,95 @@ describe("evaluation", () => {
     expect(() => p.evalRow({ s: "x", i: 1.5, u: 7n, b: new Uint8Array() })).toThrow("declared int");
     expect(() => p.evalRow({ s: "x", i: 1, u: -1n, b: new Uint8Array() })).toThrow("within [0,");
     expect(() => p.evalRow({ s: "x", i: 1, u: 1n })).toThrow("CEL column 'b' has no value");
+  });
+
+  test("timestamps and durations: batch rows, encoded values, rendering", () => {
+    const p = kernel.compileCel("timestamp(key) + duration('-1.5s')", { key: "int" });
+    const r = p.evalBatch({ key: ints([0, 1234567890]) });
+    expect(r.get(0)).toEqual({ type: "timestamp", value: -1_500_000_000n });
+    expect(r.get(1)).toEqual({ type: "timestamp", value: 1_234_567_888_500_000_000n });
+    const env = kernel.compileCelEnv("t - timestamp(0) + d", {
+      t: "google.protobuf.Timestamp",
+      d: "google.protobuf.Duration",
+    });
+    expect(env.resultType).toBe("google.protobuf.Duration");
+    const got = env.evalValues({
+      t: { type: "timestamp", value: -1n },
+      d: { type: "duration", value: -2_000_000_001n },
+    });
+    expect(got).toEqual({ type: "duration", value: -2_000_000_002n });
+    expect(renderCelValue(got)).toBe('duration("-2.000000002s")');
+    expect(renderCelValue({ type: "timestamp", value: -1n })).toBe(
+      'timestamp("1969-12-31T23:59:59.999999999Z")',
+    );
+    const bad = kernel.compileCel("timestamp(key).getHours('Europe/Paris')", { key: "int" });
+    expect(() => bad.evalBatch({ key: ints([1]) })).toThrow("IANA zone names need a time zone database");
+  });
+
+  test("messages of declared types: literals, bindings, results", () => {
+    const types = [
+      "@message shop.Order",
+      "@field 1 id implicit int64",
+      "@field 2 region explicit string 6575", // proto2 default "eu"
+      "@field 3 lines repeated message:shop.Line",
+      "@message shop.Line",
+      "@field 1 sku implicit string",
+      "@field 2 qty implicit uint32",
+    ].join("\n");
+    const p = kernel.compileCelEnv(
+      "[o.region, Order{id: o.id + 1, lines: o.lines + [Line{sku: 'b', qty: 2u}]}]",
+      { o: "shop.Order" },
+      { container: "shop", types },
+    );
+    const order: CelValue = {
+      type: "message",
+      typeName: "shop.Order",
+      value: [
+        [1, { type: "int", value: 7n }],
+        [3, { type: "list", value: [{ type: "message", typeName: "shop.Line", value: [] }] }],
+      ],
+    };
+    const got = p.evalValues({ o: order });
+    expect(got).toEqual({
+      type: "list",
+      value: [
+        { type: "string", value: "eu" },
+        {
+          type: "message",
+          typeName: "shop.Order",
+          value: [
+            [1, { type: "int", value: 8n }],
+            [
+              3,
+              {
+                type: "list",
+                value: [
+                  { type: "message", typeName: "shop.Line", value: [] },
+                  {
+                    type: "message",
+                    typeName: "shop.Line",
+                    value: [
+                      [1, { type: "string", value: "b" }],
+                      [2, { type: "uint", value: 2n }],
+                    ],
+                  },
+                ],
+              },
+            ],
+          ],
+        },
+      ],
+    });
+    if (got.type !== "list") throw new Error("want a list");
+    expect(renderCelValue(got.value[1] as CelValue)).toStartWith("shop.Order{1: 8, 3: [");
+    const bad = kernel.compileCelEnv("Order{id: 1}.nope", {}, { container: "shop", types, unchecked: true });
+    expect(() => bad.evalValues({})).toThrow("no such field: nope");
+    expect(() => kernel.compileCelEnv("Order{nope: 1}", {}, { container: "shop", types })).toThrow(
+      "no such field 'nope' in message 'shop.Order'",
+    );
+    expect(() => kernel.compileCelEnv("1", {}, { types: "@field 1 x implicit int64" })).toThrow(
+      ConfigValidationError,
+    );
   });
 
   test("large batches span several kernel calls", () => {

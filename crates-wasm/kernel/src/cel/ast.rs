@@ -33,6 +33,8 @@ pub enum ExprKind {
     Method(Box<Expr>, String, Vec<Expr>),
     List(Vec<Expr>),
     Map(Vec<(Expr, Expr)>),
+    /// A message literal `pkg.Type{field: value, ...}` (the name as written, maybe `.`-absolute).
+    Struct(String, Vec<(String, Expr)>),
     Comp(Box<Comprehension>),
 }
 

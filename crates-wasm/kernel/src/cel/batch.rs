@@ -285,6 +285,14 @@ pub fn eval_batch(prog: &Program, cols: &[Column], rows: usize, out: Outputs) ->
                 out.data.extend_from_slice(b.bytes());
                 b.bytes().len() as i64
             }
+            Value::Timestamp(ns) => {
+                codec::put_timestamp(out.data, *ns);
+                12
+            }
+            Value::Duration(ns) => {
+                codec::put_duration(out.data, *ns);
+                12
+            }
             _ => 0,
         };
         if out.data.len() > i32::MAX as usize {
@@ -312,6 +320,15 @@ pub fn route_batch(prog: &Program, cols: &[Column], rows: usize, out: &mut [i32]
         return Err(BatchError::Kernel { code: Code::BadArgument, row: crate::errors::NO_ROW as usize });
     }
     let mut r = Rows::new(prog, cols, rows)?;
+    if let Some(s) = &prog.select {
+        let [a, b] = s.results();
+        if let (Ok(x), Ok(y)) = (route_int(prog, a, 0, || Value::Int(0)), route_int(prog, b, 0, || Value::Int(0))) {
+            let utf8_ok = r.utf8_ok.first().copied().unwrap_or(false);
+            if s.route(cols, utf8_ok, [x, y], rows, out).is_some() {
+                return Ok(());
+            }
+        }
+    }
     if let Some(f) = &prog.fast {
         let mut rv = RowVals::new(cols.len());
         let mut scratch = Vec::new();

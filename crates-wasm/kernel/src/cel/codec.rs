@@ -2,6 +2,7 @@
 //! payload, little-endian. Also parses the declaration text of `kernel_cel_compile`.
 
 use super::compile::{Decl, Env};
+use super::proto::{parse_registry, Registry};
 use super::types::Ty;
 use super::value::{Buf, MapValue, TypeName, Value};
 use std::rc::Rc;
@@ -16,10 +17,14 @@ pub const TAG_BYTES: u8 = 6;
 pub const TAG_LIST: u8 = 7;
 pub const TAG_MAP: u8 = 8;
 pub const TAG_TYPE: u8 = 9;
+pub const TAG_TIMESTAMP: u8 = 10;
+pub const TAG_DURATION: u8 = 11;
+pub const TAG_MESSAGE: u8 = 12;
 /// In `kernel_cel_eval_values` input: the variable has no value (evaluating it is an error).
 pub const TAG_ABSENT: u8 = 0xff;
 
 const MAX_NESTING: u32 = 64;
+const NANOS: i128 = 1_000_000_000;
 
 pub fn tag_of(v: &Value) -> u8 {
     match v {
@@ -33,6 +38,9 @@ pub fn tag_of(v: &Value) -> u8 {
         Value::List(_) => TAG_LIST,
         Value::Map(_) => TAG_MAP,
         Value::Type(_) => TAG_TYPE,
+        Value::Timestamp(_) => TAG_TIMESTAMP,
+        Value::Duration(_) => TAG_DURATION,
+        Value::Message(_) => TAG_MESSAGE,
     }
 }
 
@@ -69,17 +77,46 @@ pub fn encode(v: &Value, out: &mut Vec<u8>) {
             put_len(out, t.name().len());
             out.extend_from_slice(t.name().as_bytes());
         }
+        Value::Timestamp(ns) => put_timestamp(out, *ns),
+        Value::Duration(ns) => put_duration(out, *ns),
+        Value::Message(m) => {
+            let t = m.ty();
+            put_len(out, t.name.len());
+            out.extend_from_slice(t.name.as_bytes());
+            put_len(out, m.fields.len());
+            for (i, v) in m.fields.iter() {
+                put_len(out, t.fields[*i].number as usize);
+                encode(v, out);
+            }
+        }
     }
+}
+
+/// Timestamps and durations: i64 seconds, then i32 nanoseconds (`0..1e9` for timestamps, the
+/// sign of the seconds for durations).
+fn put_seconds_nanos(out: &mut Vec<u8>, secs: i128, nanos: i128) {
+    out.extend_from_slice(&(secs as i64).to_le_bytes());
+    out.extend_from_slice(&(nanos as i32).to_le_bytes());
+}
+
+pub fn put_timestamp(out: &mut Vec<u8>, ns: i128) {
+    put_seconds_nanos(out, ns.div_euclid(NANOS), ns.rem_euclid(NANOS));
+}
+
+pub fn put_duration(out: &mut Vec<u8>, ns: i64) {
+    put_seconds_nanos(out, ns as i128 / NANOS, ns as i128 % NANOS);
 }
 
 pub struct Reader<'a> {
     buf: &'a [u8],
     at: usize,
+    /// The message types encoded messages may have.
+    types: Rc<Registry>,
 }
 
 impl<'a> Reader<'a> {
-    pub fn new(buf: &'a [u8]) -> Reader<'a> {
-        Reader { buf, at: 0 }
+    pub fn new(buf: &'a [u8], types: Rc<Registry>) -> Reader<'a> {
+        Reader { buf, at: 0, types }
     }
 
     pub fn done(&self) -> bool {
@@ -100,6 +137,17 @@ impl<'a> Reader<'a> {
     fn u32(&mut self) -> Option<usize> {
         let b = self.take(4)?;
         Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    }
+
+    /// i64 seconds and i32 nanoseconds as nanoseconds.
+    fn seconds_nanos(&mut self) -> Option<i128> {
+        let secs = self.u64()? as i64 as i128;
+        let b = self.take(4)?;
+        let nanos = i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i128;
+        if nanos.abs() >= NANOS {
+            return None;
+        }
+        Some(secs * NANOS + nanos)
     }
 
     fn u64(&mut self) -> Option<u64> {
@@ -162,8 +210,28 @@ impl<'a> Reader<'a> {
             TAG_TYPE => {
                 let n = self.u32()?;
                 let name = core::str::from_utf8(self.take(n)?).ok()?;
-                Value::Type(TypeName::from_name(name)?)
+                match TypeName::from_name(name) {
+                    Some(t) => Value::Type(t),
+                    None => Value::Type(TypeName::Message(self.types.messages.get(self.types.message(name)?)?.name)),
+                }
             }
+            TAG_MESSAGE => {
+                let n = self.u32()?;
+                let name = core::str::from_utf8(self.take(n)?).ok()?;
+                let ty = self.types.message(name)?;
+                let count = self.u32()?;
+                let mut fields = Vec::with_capacity(count.min(256));
+                for _ in 0..count {
+                    let number = self.u32()? as u32;
+                    let i = self.types.messages[ty].fields.iter().position(|f| f.number == number)?;
+                    let t = self.u8()?;
+                    fields.push((i, self.value_tagged(t, depth + 1)?));
+                }
+                let types = self.types.clone();
+                super::proto::construct(&types, ty, fields).ok()?
+            }
+            TAG_TIMESTAMP => super::time::checked_timestamp(self.seconds_nanos()?).ok()?,
+            TAG_DURATION => super::time::checked_duration(self.seconds_nanos()?).ok()?,
             _ => return None,
         })
     }
@@ -177,9 +245,14 @@ pub fn parse_decls(text: &str, unchecked: bool) -> Result<Env, usize> {
         unchecked,
         ..Env::default()
     };
+    let mut types: Vec<(usize, &str)> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() {
+            continue;
+        }
+        if ["@message ", "@field ", "@enum ", "@value "].iter().any(|p| line.starts_with(p)) {
+            types.push((i + 1, line));
             continue;
         }
         let (name, rest) = match line.split_once(' ') {
@@ -203,6 +276,9 @@ pub fn parse_decls(text: &str, unchecked: bool) -> Result<Env, usize> {
             name: name.to_string(),
             ty,
         });
+    }
+    if !types.is_empty() {
+        env.types = Rc::new(parse_registry(&types)?);
     }
     Ok(env)
 }

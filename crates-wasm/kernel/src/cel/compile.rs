@@ -8,6 +8,8 @@ use super::ast::{Expr, ExprKind, MacroKind};
 use super::error::{CompileError, CompileKind};
 use super::regex::Regex;
 use super::types::{is_known_function, join_lenient, resolve, signatures, Ty};
+use super::proto::{Registry, Wkt};
+use super::time::Getter;
 use super::value::TypeName;
 use std::rc::Rc;
 
@@ -25,6 +27,8 @@ pub struct Env {
     pub container: String,
     /// Type-check (default). Off only for conformance cases that ask for it.
     pub unchecked: bool,
+    /// Declared protobuf message and enum types.
+    pub types: Rc<Registry>,
 }
 
 #[derive(Clone, Debug)]
@@ -74,6 +78,10 @@ pub enum Func {
     Dyn,
     Type,
     ShardHash,
+    Timestamp,
+    Duration,
+    /// A calendar getter of a timestamp (optionally in a time zone) or duration.
+    Get(Getter),
 }
 
 #[derive(Debug)]
@@ -109,6 +117,10 @@ pub enum Node {
     MatchConst(Box<Node>, Rc<Regex>),
     List(Vec<Node>),
     Map(Vec<(Node, Node)>),
+    /// A message literal: the type (index into the registry) and (field index, value).
+    Struct(Rc<Registry>, usize, Vec<(usize, Node)>),
+    /// A literal of a well-known type that is a CEL value (`google.protobuf.Int32Value{value: 1}`).
+    WktStruct(Wkt, Vec<(Box<str>, Node)>),
     Comp(Box<CompNode>),
 }
 
@@ -168,6 +180,9 @@ fn type_of_denotation(t: TypeName) -> Ty {
         TypeName::List => Ty::list(Ty::Dyn),
         TypeName::Map => Ty::map(Ty::Dyn, Ty::Dyn),
         TypeName::Type => Ty::Type(Box::new(Ty::Dyn)),
+        TypeName::Timestamp => Ty::Timestamp,
+        TypeName::Duration => Ty::Duration,
+        TypeName::Message(_) => Ty::Dyn,
     }))
 }
 
@@ -252,6 +267,7 @@ impl<'e> Compiler<'e> {
                 }
                 (Node::Map(nodes), Ty::map(kt, vt))
             }
+            ExprKind::Struct(name, fields) => self.message_literal(e, name, fields)?,
             ExprKind::Call(name, args) => self.call(e, name, None, args)?,
             ExprKind::Method(target, name, args) => self.call(e, name, Some(target), args)?,
             ExprKind::Comp(c) => {
@@ -376,7 +392,71 @@ impl<'e> Compiler<'e> {
                 }
             }
         }
-        None
+        // Qualified type names (`google.protobuf.Timestamp`, declared messages) and enum values.
+        let name = segs.join(".");
+        prefixes.iter().find_map(|p| {
+            let full = format!("{}{}", p, name);
+            let types = &self.env.types;
+            if let Some(t @ (TypeName::Timestamp | TypeName::Duration)) = TypeName::from_name(&full) {
+                return Some((Node::Const(Const::Type(t)), type_of_denotation(t)));
+            }
+            if full == "google.protobuf.NullValue.NULL_VALUE" {
+                return Some((Node::Const(Const::Null), Ty::Null));
+            }
+            if let Some(i) = types.message(&full) {
+                let t = TypeName::Message(types.messages[i].name);
+                return Some((Node::Const(Const::Type(t)), type_of_denotation(t)));
+            }
+            types.enum_value(&full).map(|v| (Node::Const(Const::Int(v as i64)), Ty::Int))
+        })
+    }
+
+    /// The full names `name` may stand for inside the container, most specific first.
+    fn candidates(&self, name: &str) -> Vec<String> {
+        if let Some(abs) = name.strip_prefix('.') {
+            return vec![abs.to_string()];
+        }
+        let parts: Vec<&str> = self.env.container.split('.').filter(|p| !p.is_empty()).collect();
+        let mut out: Vec<String> = (1..=parts.len()).rev().map(|k| format!("{}.{}", parts[..k].join("."), name)).collect();
+        out.push(name.to_string());
+        out
+    }
+
+    /// `Type{field: value, ...}`.
+    fn message_literal(&mut self, e: &Expr, name: &str, fields: &[(String, Expr)]) -> Result<(Node, Ty), CompileError> {
+        let types = self.env.types.clone();
+        let full = self.candidates(name).into_iter().find(|n| types.message(n).is_some() || Wkt::of(n).is_some());
+        let full = match full {
+            Some(f) => f,
+            None => {
+                return Err(CompileError::new(
+                    CompileKind::Undeclared,
+                    e.pos as usize,
+                    format!("undeclared message type '{}' (in container '{}'): declare it with @message", name, self.env.container),
+                ))
+            }
+        };
+        if let Some(ty) = types.message(&full) {
+            let mut out = Vec::with_capacity(fields.len());
+            for (f, v) in fields {
+                let i = types.messages[ty].fields.iter().position(|d| &*d.name == f.as_str()).ok_or_else(|| {
+                    CompileError::new(CompileKind::Undeclared, v.start as usize, format!("no such field '{}' in message '{}'", f, full))
+                })?;
+                out.push((i, self.expr(v)?.0));
+            }
+            return Ok((Node::Struct(types, ty, out), Ty::Dyn));
+        }
+        let w = Wkt::of(&full).ok_or_else(|| self.undeclared(name, e.pos))?;
+        let mut out = Vec::with_capacity(fields.len());
+        for (f, v) in fields {
+            out.push((f.as_str().into(), self.expr(v)?.0));
+        }
+        let ty = match w {
+            Wkt::Timestamp => Ty::Timestamp,
+            Wkt::Duration => Ty::Duration,
+            _ => Ty::Dyn,
+        };
+        Ok((Node::WktStruct(w, out), ty))
     }
 
     fn no_overload(&self, e: &Expr, name: &str, args: &[&Expr], tys: &[Ty]) -> CompileError {
@@ -508,7 +588,12 @@ impl<'e> Compiler<'e> {
                     "dyn" => Func::Dyn,
                     "type" => Func::Type,
                     "shard_hash" => Func::ShardHash,
-                    _ => return Ok((Node::Unknown(name.into()), Ty::Dyn)),
+                    "timestamp" => Func::Timestamp,
+                    "duration" => Func::Duration,
+                    g => match Getter::from_name(g) {
+                        Some(g) if receiver => Func::Get(g),
+                        _ => return Ok((Node::Unknown(name.into()), Ty::Dyn)),
+                    },
                 };
                 Node::Call(f, it.collect())
             }

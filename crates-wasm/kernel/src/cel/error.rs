@@ -9,7 +9,6 @@ pub enum CompileKind {
     NoOverload = 3,
     BadRegex = 4,
     BadDeclaration = 5,
-    Unsupported = 6,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

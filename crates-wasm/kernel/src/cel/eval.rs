@@ -7,6 +7,8 @@ use super::compile::{ArOp, CmpOp, CompNode, Const, Func, Node};
 use super::ast::MacroKind;
 use super::error::{EResult, EvalError, EvalKind};
 use super::regex::Regex;
+use super::proto;
+use super::time;
 use super::value::{compare, equals, format_double, Buf, MapValue, TypeName, Value};
 use crate::keys::canonical_int;
 use crate::xxh3::{xxh3_64, xxh3_64_u64le};
@@ -48,6 +50,7 @@ pub fn eval<'a>(n: &'a Node, s: &mut Slots<'a>) -> EResult<Value<'a>> {
         }
         Node::Has(x, f) => match eval(x, s)? {
             Value::Map(m) => Ok(Value::Bool(m.get(&Value::str(f)).is_some())),
+            Value::Message(m) => proto::has(&m, f).map(Value::Bool),
             other => Err(EvalError::new(
                 EvalKind::NoOverload,
                 format!("has() is not supported on type '{}'", tn(&other)),
@@ -114,6 +117,20 @@ pub fn eval<'a>(n: &'a Node, s: &mut Slots<'a>) -> EResult<Value<'a>> {
             }
             Ok(Value::Map(Rc::new(m)))
         }
+        Node::Struct(reg, ty, fields) => {
+            let mut vals = Vec::with_capacity(fields.len());
+            for (i, n) in fields {
+                vals.push((*i, eval(n, s)?));
+            }
+            proto::construct(reg, *ty, vals)
+        }
+        Node::WktStruct(w, fields) => {
+            let mut vals = Vec::with_capacity(fields.len());
+            for (f, n) in fields {
+                vals.push((&**f, eval(n, s)?));
+            }
+            proto::construct_wkt(*w, vals)
+        }
         Node::Comp(c) => comprehension(c, s),
     }
 }
@@ -161,6 +178,7 @@ fn select<'a>(v: &Value<'a>, field: &str) -> EResult<Value<'a>> {
             .get(&Value::str(field))
             .cloned()
             .ok_or_else(|| EvalError::new(EvalKind::NoSuchKey, format!("no such key: {}", field))),
+        Value::Message(m) => proto::select(m, field),
         other => Err(EvalError::new(
             EvalKind::NoOverload,
             format!("type '{}' does not support field selection", tn(other)),
@@ -269,6 +287,13 @@ fn arith<'a>(op: ArOp, x: Value<'a>, y: Value<'a>) -> EResult<Value<'a>> {
             v.extend_from_slice(b.bytes());
             Ok(Value::Bytes(Buf::owned(v)))
         }
+        (Value::Timestamp(t), Value::Duration(d)) | (Value::Duration(d), Value::Timestamp(t)) if op == ArOp::Add => {
+            time::checked_timestamp(t + *d as i128)
+        }
+        (Value::Timestamp(t), Value::Duration(d)) if op == ArOp::Sub => time::checked_timestamp(t - *d as i128),
+        (Value::Timestamp(a), Value::Timestamp(b)) if op == ArOp::Sub => time::checked_duration(a - b),
+        (Value::Duration(a), Value::Duration(b)) if op == ArOp::Add => time::checked_duration(*a as i128 + *b as i128),
+        (Value::Duration(a), Value::Duration(b)) if op == ArOp::Sub => time::checked_duration(*a as i128 - *b as i128),
         (Value::List(a), Value::List(b)) if op == ArOp::Add => {
             let mut v = Vec::with_capacity(a.len() + b.len());
             v.extend(a.iter().cloned());
@@ -417,11 +442,22 @@ pub fn apply<'a>(f: Func, mut vals: Vec<Value<'a>>) -> EResult<Value<'a>> {
         Func::Dyn => "dyn",
         Func::Type => "type",
         Func::ShardHash => "shard_hash",
+        Func::Timestamp => "timestamp",
+        Func::Duration => "duration",
+        Func::Get(g) => g.name(),
     };
     let no = |vals: &[Value]| {
         let names: Vec<&str> = vals.iter().map(|v| v.type_name().name()).collect();
         EvalError::no_overload(name, &names)
     };
+    if let Func::Get(g) = f {
+        return match (vals.get(0), vals.get(1), vals.len()) {
+            (Some(Value::Timestamp(t)), None, 1) => time::timestamp_get(*t, g, None).map(Value::Int),
+            (Some(Value::Timestamp(t)), Some(z @ Value::Str(_)), 2) => time::timestamp_get(*t, g, z.as_str()).map(Value::Int),
+            (Some(Value::Duration(d)), None, 1) if g.on_duration() => Ok(Value::Int(time::duration_get(*d, g))),
+            _ => Err(no(&vals)),
+        };
+    }
     if vals.len() == 2 {
         let (a, b) = (&vals[0], &vals[1]);
         return match (f, a.as_str(), b.as_str()) {
@@ -462,6 +498,7 @@ pub fn apply<'a>(f: Func, mut vals: Vec<Value<'a>>) -> EResult<Value<'a>> {
             }
             Value::Int(*d as i64)
         }
+        (Func::Int, Value::Timestamp(t)) => Value::Int(t.div_euclid(1_000_000_000) as i64),
         (Func::Int, Value::Str(_)) => {
             let t = v.as_str().unwrap_or("");
             Value::Int(parse_int(t).ok_or_else(|| conversion_error("int", &v))?)
@@ -493,6 +530,12 @@ pub fn apply<'a>(f: Func, mut vals: Vec<Value<'a>>) -> EResult<Value<'a>> {
             Value::Double(parse_double(t).ok_or_else(|| conversion_error("double", &v))?)
         }
         (Func::String, Value::Str(_)) => v,
+        (Func::String, Value::Timestamp(t)) => Value::string(time::format_timestamp(*t)),
+        (Func::String, Value::Duration(d)) => Value::string(time::format_duration(*d)),
+        (Func::Timestamp, Value::Timestamp(_)) | (Func::Duration, Value::Duration(_)) => v,
+        (Func::Timestamp, Value::Str(_)) => time::parse_timestamp(v.as_str().unwrap_or(""))?,
+        (Func::Timestamp, Value::Int(i)) => time::checked_timestamp(*i as i128 * 1_000_000_000)?,
+        (Func::Duration, Value::Str(_)) => time::parse_duration(v.as_str().unwrap_or(""))?,
         (Func::String, Value::Int(i)) => Value::string(i.to_string()),
         (Func::String, Value::Uint(u)) => Value::string(u.to_string()),
         (Func::String, Value::Double(d)) => Value::string(format_double(*d)),

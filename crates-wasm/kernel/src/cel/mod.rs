@@ -2,8 +2,8 @@
 //! per row over Arrow columns (`batch`) or over one set of encoded values (`codec`). The custom
 //! function `shard_hash(int|uint|string|bytes) -> uint` is the routing hash of §4.1.
 //!
-//! Scope: the CEL core language without protobuf messages, timestamps/durations and extension
-//! libraries (see ABI.md, "CEL").
+//! Scope: the CEL core language with timestamps and durations and protobuf messages of types the
+//! host declares, without extension libraries (see ABI.md, "CEL").
 
 pub mod ast;
 pub mod batch;
@@ -14,7 +14,10 @@ pub mod eval;
 pub mod fast;
 pub mod lexer;
 pub mod parser;
+pub mod proto;
 pub mod regex;
+pub mod select;
+pub mod time;
 pub mod types;
 pub mod value;
 
@@ -99,6 +102,8 @@ pub struct Program {
     pub env: Env,
     /// Typed closures for batch evaluation when every node has a primitive static type.
     pub fast: Option<fast::Fast>,
+    /// `col == "lit" ? A : B` routed without evaluating per row.
+    pub select: Option<select::Select>,
     /// Categorical routing: token -> shard index (`routing_values`); `None` for direct mode.
     pub routing: Option<RoutingTable>,
 }
@@ -108,10 +113,12 @@ impl Program {
         let compiled = compile(src, &env)?;
         let decls: Vec<Ty> = env.vars.iter().map(|d| d.ty.clone()).collect();
         let fast = if env.unchecked { None } else { fast::compile(&compiled.root, &decls) };
+        let select = if env.unchecked { None } else { select::Select::recognize(&compiled.root, &decls) };
         Ok(Program {
             compiled,
             env,
             fast,
+            select,
             routing: None,
         })
     }

@@ -2,7 +2,7 @@
 //! (`has`, `all`, `exists`, `exists_one`, `map`, `filter`).
 
 use super::ast::{Comprehension, Expr, ExprKind, MacroKind};
-use super::error::{CompileError, CompileKind};
+use super::error::CompileError;
 use super::lexer::{tokenize, Tok, Token};
 
 /// Tallest expression tree accepted (evaluation recurses once per level).
@@ -320,15 +320,35 @@ impl Parser {
                     e = ne;
                 }
                 Tok::LBrace if is_type_name(&e) => {
-                    return Err(CompileError::new(
-                        CompileKind::Unsupported,
-                        e.start as usize,
-                        "message construction is not supported: shardy's CEL has no protobuf message types".into(),
-                    ));
+                    self.bump();
+                    e = self.message_literal(e)?;
                 }
                 _ => return Ok(e),
             }
         }
+    }
+
+    /// The fields of `Type{a: 1, `b-c`: 2}` after the `{`.
+    fn message_literal(&mut self, name: Expr) -> Result<Expr, CompileError> {
+        let mut fields = Vec::new();
+        while self.peek() != &Tok::RBrace {
+            let field = match self.bump().tok {
+                Tok::Ident(s) | Tok::Quoted(s) => s,
+                _ => {
+                    self.at -= 1;
+                    return Err(self.unexpected("a field name"));
+                }
+            };
+            self.expect(Tok::Colon)?;
+            fields.push((field, self.expr()?));
+            if !self.eat(&Tok::Comma) {
+                break;
+            }
+        }
+        let close = self.expect(Tok::RBrace)?;
+        let depth = depth_of(fields.iter().map(|(_, v)| v));
+        let ex = Expr::at(ExprKind::Struct(dotted_name(&name), fields), name.start, close.end, name.start, depth);
+        self.checked(ex)
     }
 
     fn method(&self, target: Expr, name: String, args: Vec<Expr>, pos: u32, end: u32) -> Result<Expr, CompileError> {
@@ -523,6 +543,15 @@ fn is_type_name(e: &Expr) -> bool {
         ExprKind::Ident(_) => true,
         ExprKind::Select(inner, _) => is_type_name(inner),
         _ => false,
+    }
+}
+
+/// `a.b.c` of a name expression (`is_type_name`).
+fn dotted_name(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::Ident(n) => n.clone(),
+        ExprKind::Select(inner, f) => format!("{}.{}", dotted_name(inner), f),
+        _ => String::new(),
     }
 }
 

@@ -38,6 +38,12 @@ fn show(v: &Value) -> String {
             m.entries.iter().map(|(k, v)| format!("{}: {}", show(k), show(v))).collect::<Vec<_>>().join(", ")
         ),
         Value::Type(t) => format!("type:{}", t.name()),
+        Value::Timestamp(_) | Value::Duration(_) => v.render(),
+        Value::Message(m) => {
+            let t = m.ty();
+            let fields: Vec<String> = m.fields.iter().map(|(i, v)| format!("{}: {}", t.fields[*i].name, show(v))).collect();
+            format!("{}{{{}}}", t.name, fields.join(", "))
+        }
     }
 }
 
@@ -70,6 +76,74 @@ fn literals_and_arithmetic() {
     err("0u - 1u", EvalKind::Overflow);
     err("1 / 0", EvalKind::DivideByZero);
     err("1u % 0u", EvalKind::ModulusByZero);
+}
+
+#[test]
+fn timestamps_and_durations() {
+    ok("timestamp('2009-02-13T23:00:00Z') + duration('240s')", "timestamp(\"2009-02-13T23:04:00Z\")");
+    ok("duration('1m') + timestamp(0) < timestamp('1970-01-01T00:01:00.000000001Z')", "true");
+    ok("timestamp('2009-02-13T23:31:00Z') - timestamp('2009-02-13T23:29:00Z')", "duration(\"120s\")");
+    ok("string(duration('-1.5s') - duration('1h'))", "\"-3601.5s\"");
+    ok("int(timestamp('2009-02-13T23:31:30.9Z'))", "1234567890");
+    ok("type(timestamp(1)) == google.protobuf.Timestamp && type(duration('1s')) != google.protobuf.Timestamp", "true");
+    ok("timestamp('2009-02-13T23:31:30Z').getDayOfWeek('-23:59')", "4");
+    ok("timestamp('2009-02-13T23:31:30Z').getDayOfWeek('+00:30')", "6");
+    ok("duration('3730s').getMinutes()", "62");
+    err("timestamp('9999-12-31T23:59:59Z') + duration('1s')", EvalKind::Range);
+    err("duration('-200000000000s')", EvalKind::Range);
+    err("timestamp('2009-02-13')", EvalKind::Conversion);
+    err("timestamp(1).getHours('Europe/Paris')", EvalKind::InvalidArgument);
+    assert_eq!(Program::compile("duration('1s').getDayOfWeek()", env("")).map(|_| ()).map_err(|e| e.kind), Err(CompileKind::NoOverload));
+    assert_eq!(prog("x + duration('1s')", "x google.protobuf.Timestamp").result_type().name(), "google.protobuf.Timestamp");
+}
+
+const TYPES: &str = "@container t.v1
+@message t.v1.Msg
+@field 1 i32 implicit int32
+@field 2 f explicit float
+@field 3 child explicit message:t.v1.Msg
+@field 4 names repeated string
+@field 5 tags map:string int64
+@field 6 color implicit enum:t.v1.Color
+@field 7 w explicit message:google.protobuf.Int64Value
+@field 8 any explicit message:google.protobuf.Any
+@field 9 json explicit message:google.protobuf.Value
+@field 10 label explicit string 6869
+@enum t.v1.Color
+@value RED 0
+@value BLUE 2";
+
+fn msg(src: &str) -> Result<String, EvalKind> {
+    let p = prog(src, TYPES);
+    let r = p.eval(vec![]);
+    r.map(|v| show(&v)).map_err(|e| e.kind)
+}
+
+#[test]
+fn messages_from_declared_types() {
+    let ok = |src: &str, want: &str| assert_eq!(msg(src), Ok(want.to_string()), "{}", src);
+    let err = |src: &str, kind: EvalKind| assert_eq!(msg(src), Err(kind), "{}", src);
+    ok("Msg{i32: 0, names: []}", "t.v1.Msg{}");
+    ok("Msg{i32: 7, color: Color.BLUE}.color", "2");
+    ok("Msg{f: 0.1}.f == 0.10000000149011612", "true");
+    ok("Msg{}.child.child.i32", "0");
+    ok("Msg{}.label + Msg{label: 'x'}.label", "\"hix\"");
+    ok("[has(Msg{}.child), has(Msg{child: Msg{}}.child), has(Msg{i32: 0}.i32), has(Msg{f: 0.0}.f)]", "[false, true, false, true]");
+    ok("Msg{}.w == null && Msg{w: 5}.w == 5", "true");
+    ok("Msg{any: Msg{i32: 1}}.any == Msg{i32: 1}", "true");
+    ok("Msg{json: {'a': [1, b'hi']}}.json", "{\"a\": [1d, \"aGk=\"]}");
+    ok("Msg{tags: {'a': 1}}.tags.a", "1");
+    ok("type(Msg{}) == t.v1.Msg && type(Msg{}) == Msg", "true");
+    ok("google.protobuf.Int32Value{value: 3} + google.protobuf.Int64Value{}", "3");
+    ok("Msg{i32: 1} == Msg{i32: 1} && Msg{i32: 1} != Msg{i32: 2}", "true");
+    err("Msg{i32: 2147483648}", EvalKind::Range);
+    ok("Msg{f: -1e300}.f", "-Infd");
+    ok("Msg{json: 9007199254740993}.json", "\"9007199254740993\"");
+    err("google.protobuf.Any{}", EvalKind::InvalidArgument);
+    err("Msg{i32: 1u}", EvalKind::NoOverload);
+    err("Msg{}.nope", EvalKind::NoSuchKey);
+    assert_eq!(Program::compile("Msg{nope: 1}", env(TYPES)).map(|_| ()).map_err(|e| e.kind), Err(CompileKind::Undeclared));
+    assert_eq!(parse_decls("@message a.B\n@field 1 x implicit message:a.C", false).map(|_| ()), Err(2));
 }
 
 #[test]
@@ -323,4 +397,51 @@ fn fast_path_matches_generic_evaluator() {
         assert_eq!(run(&fast), run(&generic), "{}", src);
         fast.set_routing(vec![RouteKey::Int(1), RouteKey::Str(b"eu".to_vec())]);
     }
+}
+
+/// Routes with the whole-column select, the closures and the tree walk; all three must agree
+/// (ids, or the failing row and error).
+fn route_three_ways(src: &str, decls: &str, cols: &[Column], rows: usize, tokens: Option<Vec<RouteKey>>) -> Vec<i32> {
+    let mut ps = [prog(src, decls), prog(src, decls), prog(src, decls)];
+    ps[1].select = None;
+    ps[2].select = None;
+    ps[2].fast = None;
+    let mut results = Vec::new();
+    for p in ps.iter_mut() {
+        if let Some(t) = &tokens {
+            p.set_routing(t.clone());
+        }
+        let mut out = vec![0i32; rows];
+        let r = route_batch(p, cols, rows, &mut out).map(|_| out).map_err(|e| format!("{:?}", e));
+        results.push(r);
+    }
+    assert_eq!(results[0], results[1], "{}: select vs closures", src);
+    assert_eq!(results[1], results[2], "{}: closures vs tree walk", src);
+    results.swap_remove(0).unwrap_or_default()
+}
+
+#[test]
+fn whole_column_select_matches_the_general_paths() {
+    let (offs, data) = utf8(&["eu", "us", "", "eu-west", "eu"]);
+    let cols = [Column::new(ColumnType::Utf8, 5, &data, &offs, None, 0).unwrap()];
+    assert!(prog("region == 'eu' ? 0 : 1", "region string").select.is_some());
+    assert!(prog("region == 'eu' ? 0 : size(region)", "region string").select.is_none());
+    assert_eq!(route_three_ways("region == 'eu' ? 0 : 1", "region string", &cols, 5, None), vec![0, 1, 1, 1, 0]);
+    assert_eq!(route_three_ways("'eu' != region ? 3u : 5u", "region string", &cols, 5, None), vec![5, 3, 3, 3, 5]);
+    assert_eq!(route_three_ways("region == '' ? 0 : 1", "region string", &cols, 5, None), vec![1, 1, 0, 1, 1]);
+    let tokens = Some(vec![RouteKey::Int(7), RouteKey::Int(9)]);
+    assert_eq!(route_three_ways("region == 'eu' ? 9 : 8", "region string", &cols, 5, tokens), vec![1, -1, -1, -1, 1]);
+    // A literal without a valid direct shard id fails only at a row that selects it.
+    assert_eq!(route_three_ways("region == 'us' ? -1 : 0", "region string", &cols, 5, None), Vec::<i32>::new());
+    assert_eq!(route_three_ways("region == 'xx' ? -1 : 0", "region string", &cols, 5, None), vec![0; 5]);
+    // Bytes columns, and a utf8 column declared bytes.
+    assert_eq!(route_three_ways("region == b'eu' ? 1 : 2", "region bytes", &cols, 5, None), vec![1, 2, 2, 2, 1]);
+    // Nulls and a row that splits a character fall back and fail at the same row.
+    let validity = [0b0001_1011u8];
+    let cols = [Column::new(ColumnType::Utf8, 5, &data, &offs, Some(Bitmap::new(&validity, 0)), 0).unwrap()];
+    assert_eq!(route_three_ways("region == 'eu' ? 0 : 1", "region string", &cols, 5, None), Vec::<i32>::new());
+    let data = "aé".as_bytes().to_vec();
+    let offs: Vec<u8> = [0i32, 2, 3].iter().flat_map(|o| o.to_le_bytes()).collect();
+    let cols = [Column::new(ColumnType::Utf8, 2, &data, &offs, None, 0).unwrap()];
+    assert_eq!(route_three_ways("region == 'a' ? 0 : 1", "region string", &cols, 2, None), Vec::<i32>::new());
 }

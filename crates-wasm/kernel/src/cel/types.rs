@@ -16,6 +16,8 @@ pub enum Ty {
     List(Box<Ty>),
     Map(Box<Ty>, Box<Ty>),
     Type(Box<Ty>),
+    Timestamp,
+    Duration,
     /// A type parameter of a signature (A = 0, B = 1).
     Param(u8),
 }
@@ -45,6 +47,8 @@ impl Ty {
             List(e) => format!("list({})", e.name()),
             Map(k, v) => format!("map({}, {})", k.name(), v.name()),
             Type(t) => format!("type({})", t.name()),
+            Timestamp => "google.protobuf.Timestamp".into(),
+            Duration => "google.protobuf.Duration".into(),
         }
     }
 
@@ -93,7 +97,7 @@ impl<'s> TyParser<'s> {
     fn ty(&mut self) -> Option<Ty> {
         self.space();
         let start = self.at;
-        while self.at < self.s.len() && (self.s[self.at].is_ascii_alphanumeric() || self.s[self.at] == b'_') {
+        while self.at < self.s.len() && (self.s[self.at].is_ascii_alphanumeric() || b"_.".contains(&self.s[self.at])) {
             self.at += 1;
         }
         let word = core::str::from_utf8(&self.s[start..self.at]).ok()?;
@@ -106,6 +110,10 @@ impl<'s> TyParser<'s> {
             "double" => Double,
             "string" => String,
             "bytes" => Bytes,
+            "google.protobuf.Timestamp" => Timestamp,
+            "google.protobuf.Duration" => Duration,
+            // A message type: checked as dyn (fields are resolved when evaluating).
+            w if w.contains('.') => Dyn,
             "list" => {
                 if !self.eat(b'(') {
                     return Some(Ty::list(Dyn));
@@ -257,18 +265,26 @@ pub fn signatures(name: &str, receiver: bool) -> Option<Vec<Sig>> {
     let conv = |from: &[Ty], to: Ty| -> Vec<Sig> { from.iter().map(|t| sig(&[t.clone()], to.clone())).collect() };
     let v = match (name, receiver) {
         ("_+_", false) => {
-            let mut v = same(&[Int, Uint, Double, String, Bytes], None);
+            let mut v = same(&[Int, Uint, Double, String, Bytes, Duration], None);
             v.push(sig(&[la(), la()], la()));
+            v.push(sig(&[Timestamp, Duration], Timestamp));
+            v.push(sig(&[Duration, Timestamp], Timestamp));
             v
         }
-        ("_-_", false) | ("_*_", false) | ("_/_", false) => same(&num, None),
+        ("_-_", false) => {
+            let mut v = same(&[Int, Uint, Double, Duration], None);
+            v.push(sig(&[Timestamp, Timestamp], Duration));
+            v.push(sig(&[Timestamp, Duration], Timestamp));
+            v
+        }
+        ("_*_", false) | ("_/_", false) => same(&num, None),
         ("_%_", false) => same(&[Int, Uint], None),
         ("-_", false) => vec![sig(&[Int], Int), sig(&[Double], Double)],
         ("!_", false) => vec![sig(&[Bool], Bool)],
         ("_&&_", false) | ("_||_", false) => vec![sig(&[Bool, Bool], Bool)],
         ("_==_", false) | ("_!=_", false) => vec![sig(&[A, A], Bool)],
         ("_<_", false) | ("_<=_", false) | ("_>_", false) | ("_>=_", false) => {
-            let mut v = same(&[Int, Uint, Double, String, Bytes, Bool], Some(Bool));
+            let mut v = same(&[Int, Uint, Double, String, Bytes, Bool, Timestamp, Duration], Some(Bool));
             for a in num.iter() {
                 for b in num.iter() {
                     if a != b {
@@ -291,10 +307,19 @@ pub fn signatures(name: &str, receiver: bool) -> Option<Vec<Sig>> {
             vec![sig(&[String, String], Bool)]
         }
         ("matches", _) => vec![sig(&[String, String], Bool)],
-        ("int", false) => conv(&[Int, Uint, Double, String], Int),
+        ("int", false) => conv(&[Int, Uint, Double, String, Timestamp], Int),
         ("uint", false) => conv(&[Int, Uint, Double, String], Uint),
         ("double", false) => conv(&[Int, Uint, Double, String], Double),
-        ("string", false) => conv(&[Int, Uint, Double, String, Bytes, Bool], String),
+        ("string", false) => conv(&[Int, Uint, Double, String, Bytes, Bool, Timestamp, Duration], String),
+        ("timestamp", false) => conv(&[String, Int, Timestamp], Timestamp),
+        ("duration", false) => conv(&[String, Duration], Duration),
+        (g, true) if super::time::Getter::from_name(g).is_some() => {
+            let mut v = vec![sig(&[Timestamp], Int), sig(&[Timestamp, String], Int)];
+            if super::time::Getter::from_name(g).map_or(false, |g| g.on_duration()) {
+                v.push(sig(&[Duration], Int));
+            }
+            v
+        }
         ("bytes", false) => conv(&[String, Bytes], Bytes),
         ("bool", false) => conv(&[Bool, String], Bool),
         ("dyn", false) => vec![sig(&[A], Dyn)],

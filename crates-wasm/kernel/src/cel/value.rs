@@ -1,7 +1,8 @@
 //! Runtime values. Strings and bytes borrow from column memory or the program when they can
 //! (`Buf::B`) and are reference-counted when computed (`Buf::O`), so reading a column row or a
 //! literal never copies. Equality follows CEL's heterogeneous numeric equality; ordering is
-//! defined for numbers (across int, uint and double), strings, bytes and bools.
+//! defined for numbers (across int, uint and double), strings, bytes, bools, timestamps and
+//! durations.
 
 use super::error::{EResult, EvalError, EvalKind};
 use core::cmp::Ordering;
@@ -40,6 +41,10 @@ pub enum TypeName {
     List,
     Map,
     Type,
+    Timestamp,
+    Duration,
+    /// A protobuf message type (its interned full name).
+    Message(&'static str),
 }
 
 impl TypeName {
@@ -55,6 +60,9 @@ impl TypeName {
             TypeName::List => "list",
             TypeName::Map => "map",
             TypeName::Type => "type",
+            TypeName::Timestamp => "google.protobuf.Timestamp",
+            TypeName::Duration => "google.protobuf.Duration",
+            TypeName::Message(n) => n,
         }
     }
 
@@ -70,6 +78,8 @@ impl TypeName {
             "list" => TypeName::List,
             "map" => TypeName::Map,
             "type" => TypeName::Type,
+            "google.protobuf.Timestamp" => TypeName::Timestamp,
+            "google.protobuf.Duration" => TypeName::Duration,
             _ => return None,
         })
     }
@@ -88,6 +98,11 @@ pub enum Value<'a> {
     List(Rc<Vec<Value<'a>>>),
     Map(Rc<MapValue<'a>>),
     Type(TypeName),
+    /// Nanoseconds since the Unix epoch, within years 0001-9999.
+    Timestamp(i128),
+    /// Nanoseconds.
+    Duration(i64),
+    Message(Rc<super::proto::Msg<'a>>),
 }
 
 /// A map in insertion order (CEL iterates maps in the order a literal or binding gave them).
@@ -147,6 +162,9 @@ impl<'a> Value<'a> {
             Value::List(_) => TypeName::List,
             Value::Map(_) => TypeName::Map,
             Value::Type(_) => TypeName::Type,
+            Value::Timestamp(_) => TypeName::Timestamp,
+            Value::Duration(_) => TypeName::Duration,
+            Value::Message(m) => TypeName::Message(m.ty().name),
         }
     }
 
@@ -195,6 +213,9 @@ impl<'a> Value<'a> {
             Value::List(l) => format!("[list of {}]", l.len()),
             Value::Map(m) => format!("{{map of {}}}", m.entries.len()),
             Value::Type(t) => t.name().to_string(),
+            Value::Timestamp(t) => format!("timestamp({:?})", super::time::format_timestamp(*t)),
+            Value::Duration(d) => format!("duration({:?})", super::time::format_duration(*d)),
+            Value::Message(m) => format!("{}{{{} fields set}}", m.ty().name, m.fields.len()),
         }
     }
 }
@@ -229,6 +250,9 @@ pub fn equals(a: &Value, b: &Value) -> bool {
         (Value::Str(x), Value::Str(y)) => x.bytes() == y.bytes(),
         (Value::Bytes(x), Value::Bytes(y)) => x.bytes() == y.bytes(),
         (Value::Type(x), Value::Type(y)) => x == y,
+        (Value::Timestamp(x), Value::Timestamp(y)) => x == y,
+        (Value::Duration(x), Value::Duration(y)) => x == y,
+        (Value::Message(x), Value::Message(y)) => super::proto::msg_equals(x, y),
         (Value::List(x), Value::List(y)) => {
             x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| equals(p, q))
         }
@@ -250,6 +274,8 @@ pub fn compare(a: &Value, b: &Value, op: &str) -> EResult<Option<Ordering>> {
         (Value::Str(x), Value::Str(y)) => Ok(Some(x.bytes().cmp(y.bytes()))),
         (Value::Bytes(x), Value::Bytes(y)) => Ok(Some(x.bytes().cmp(y.bytes()))),
         (Value::Bool(x), Value::Bool(y)) => Ok(Some(x.cmp(y))),
+        (Value::Timestamp(x), Value::Timestamp(y)) => Ok(Some(x.cmp(y))),
+        (Value::Duration(x), Value::Duration(y)) => Ok(Some(x.cmp(y))),
         _ if is_number(a) && is_number(b) => Ok(numeric_cmp(a, b)),
         _ => Err(EvalError::no_overload(
             op,

@@ -22,6 +22,7 @@ import {
   CEL_ABSENT,
   type CelValue,
   encodeValue,
+  readSecondsNanos,
   renderCelValue,
   TAG_NAMES,
   ValueReader,
@@ -85,7 +86,6 @@ const COMPILE_KINDS: Record<number, string> = {
   3: "type error",
   4: "invalid regular expression",
   5: "bad declaration",
-  6: "unsupported feature",
 };
 
 /** The line of `expr` holding byte offset `pos`, and a caret under it. */
@@ -106,6 +106,11 @@ export interface CelCompileOptions {
   readonly container?: string;
   /** Skip type checking: unknown names and type errors surface when evaluated. */
   readonly unchecked?: boolean;
+  /**
+   * Protobuf message and enum types the expression may use (`@message`/`@field`/`@enum`/`@value`
+   * lines, ABI.md "Message types").
+   */
+  readonly types?: string;
 }
 
 const registry =
@@ -134,6 +139,7 @@ export function compileCelEnv(
   const names = Object.keys(declarations);
   let decl = names.map((n) => `${n} ${declarations[n]}`).join("\n");
   if (options.container) decl += `\n@container ${options.container}`;
+  if (options.types) decl += `\n${options.types}`;
   const src = encoder.encode(expr);
   const declBytes = encoder.encode(decl);
   // Two inputs at once: the expression goes to the output block, the declarations to input.
@@ -200,11 +206,11 @@ export function compileCel(kernel: Kernel, expr: string, columns: Record<string,
 /** Per-row results of `evalBatch`. */
 export interface CelBatchResult {
   readonly length: number;
-  /** Result type per row (`CelTag`: 0 null, 1 bool, 2 int, 3 uint, 4 double, 5 string, 6 bytes, 7 list, 8 map, 9 type). */
+  /** Result type per row (`CelTag`: 0 null, 1 bool, 2 int, 3 uint, 4 double, 5 string, 6 bytes, 7 list, 8 map, 9 type, 10 timestamp, 11 duration, 12 message). */
   readonly tags: Uint8Array;
-  /** int and bool values; uint, double as their 64 bits (see `get`); string/bytes lengths. */
+  /** int and bool values; uint, double as their 64 bits (see `get`); string/bytes/timestamp/duration data lengths. */
   readonly values: BigInt64Array;
-  /** Arrow binary offsets (`length + 1`) into `data` for string and bytes rows. */
+  /** Arrow binary offsets (`length + 1`) into `data` for string, bytes, timestamp and duration rows (the last two: i64 seconds, i32 nanoseconds). */
   readonly offsets: Int32Array;
   readonly data: Uint8Array;
   /** The value of row `i` (lists, maps and types are reported by type only). */
@@ -232,6 +238,12 @@ function batchValue(r: Omit<CelBatchResult, "get">, i: number): CelValue {
     case 6: {
       const bytes = r.data.slice(r.offsets[i] as number, r.offsets[i + 1] as number);
       return tag === 5 ? { type: "string", value: decoder.decode(bytes) } : { type: "bytes", value: bytes };
+    }
+    case 10:
+    case 11: {
+      const at = r.offsets[i] as number;
+      const value = readSecondsNanos(new DataView(r.data.buffer, r.data.byteOffset + at, 12), 0);
+      return { type: tag === 10 ? "timestamp" : "duration", value };
     }
     default:
       throw new ConfigValidationError(

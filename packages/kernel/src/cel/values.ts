@@ -14,7 +14,17 @@ export type CelValue =
   | { readonly type: "bytes"; readonly value: Uint8Array }
   | { readonly type: "list"; readonly value: readonly CelValue[] }
   | { readonly type: "map"; readonly value: readonly (readonly [CelValue, CelValue])[] }
-  | { readonly type: "type"; readonly value: string };
+  | { readonly type: "type"; readonly value: string }
+  /** google.protobuf.Timestamp: nanoseconds since the Unix epoch (years 0001-9999). */
+  | { readonly type: "timestamp"; readonly value: bigint }
+  /** google.protobuf.Duration: nanoseconds (signed 64-bit). */
+  | { readonly type: "duration"; readonly value: bigint }
+  /** A protobuf message of a declared type: its set fields as (field number, value), in field order. */
+  | {
+      readonly type: "message";
+      readonly typeName: string;
+      readonly value: readonly (readonly [number, CelValue])[];
+    };
 
 export type CelValueType = CelValue["type"];
 
@@ -30,6 +40,9 @@ export const CelTag = {
   list: 7,
   map: 8,
   type: 9,
+  timestamp: 10,
+  duration: 11,
+  message: 12,
 } as const satisfies Record<CelValueType, number>;
 
 /** Encoded in place of a value: the variable has no binding. */
@@ -46,11 +59,15 @@ export const TAG_NAMES: readonly CelValueType[] = [
   "list",
   "map",
   "type",
+  "timestamp",
+  "duration",
+  "message",
 ];
 
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
 const U64_MAX = 2n ** 64n - 1n;
+const NANOS = 1_000_000_000n;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -83,6 +100,12 @@ export class ByteWriter {
     this.room(8);
     this.view.setBigUint64(this.length, BigInt.asUintN(64, v), true);
     this.length += 8;
+  }
+
+  i32(v: number): void {
+    this.room(4);
+    this.view.setInt32(this.length, v, true);
+    this.length += 4;
   }
 
   f64(v: number): void {
@@ -143,7 +166,33 @@ export function encodeValue(w: ByteWriter, v: CelValue): void {
         encodeValue(w, e);
       }
       return;
+    case "timestamp":
+    case "duration": {
+      // Timestamps: nanoseconds in [0, 1e9); durations: nanoseconds with the seconds' sign.
+      const floor = v.type === "timestamp" && v.value < 0n && v.value % NANOS !== 0n;
+      const secs = v.value / NANOS - (floor ? 1n : 0n);
+      if (secs < I64_MIN || secs > I64_MAX) throw range(v.type, v.value);
+      w.u64(secs);
+      w.i32(Number(v.value - secs * NANOS));
+      return;
+    }
+    case "message": {
+      const name = encoder.encode(v.typeName);
+      w.u32(name.length);
+      w.bytes(name);
+      w.u32(v.value.length);
+      for (const [number, e] of v.value) {
+        w.u32(number);
+        encodeValue(w, e);
+      }
+      return;
+    }
   }
+}
+
+/** i64 seconds and i32 nanoseconds at `at` as nanoseconds. */
+export function readSecondsNanos(view: DataView, at: number): bigint {
+  return view.getBigInt64(at, true) * NANOS + BigInt(view.getInt32(at + 8, true));
 }
 
 function range(type: string, value: bigint): ConfigValidationError {
@@ -207,6 +256,22 @@ export class ValueReader {
         return { type: "bytes", value: slice(u32()) };
       case CelTag.type:
         return { type: "type", value: decoder.decode(slice(u32())) };
+      case CelTag.timestamp:
+      case CelTag.duration: {
+        const value = readSecondsNanos(this.view, this.at);
+        this.at += 12;
+        return { type: tag === CelTag.timestamp ? "timestamp" : "duration", value };
+      }
+      case CelTag.message: {
+        const typeName = decoder.decode(slice(u32()));
+        const n = u32();
+        const value: [number, CelValue][] = [];
+        for (let i = 0; i < n; i++) {
+          const number = u32();
+          value.push([number, this.value()]);
+        }
+        return { type: "message", typeName, value };
+      }
       case CelTag.list: {
         const n = u32();
         const value: CelValue[] = [];
@@ -258,5 +323,27 @@ export function renderCelValue(v: CelValue): string {
       return `{${v.value.map(([k, e]) => `${renderCelValue(k)}: ${renderCelValue(e)}`).join(", ")}}`;
     case "type":
       return v.value;
+    case "timestamp":
+      return `timestamp("${formatTimestamp(v.value)}")`;
+    case "duration":
+      return `duration("${formatNanos(v.value < 0n ? -v.value : v.value, v.value < 0n ? "-" : "")}s")`;
+    case "message":
+      return `${v.typeName}{${v.value.map(([n, e]) => `${n}: ${renderCelValue(e)}`).join(", ")}}`;
   }
+}
+
+/** RFC 3339 in UTC with as many fraction digits as needed, as CEL's `string(timestamp)`. */
+function formatTimestamp(ns: bigint): string {
+  const floor = ns < 0n && ns % NANOS !== 0n;
+  const secs = ns / NANOS - (floor ? 1n : 0n);
+  const day = new Date(Number(secs) * 1000).toISOString().slice(0, 19);
+  return `${day}${fraction(ns - secs * NANOS)}Z`;
+}
+
+function formatNanos(ns: bigint, sign: string): string {
+  return `${sign}${ns / NANOS}${fraction(ns % NANOS)}`;
+}
+
+function fraction(nanos: bigint): string {
+  return nanos === 0n ? "" : `.${String(nanos).padStart(9, "0").replace(/0+$/, "")}`;
 }
