@@ -1,5 +1,5 @@
 /**
- * Helpers shared by the kernel benchmarks (cel.ts, routing.ts): generated keys, round-robin
+ * Helpers shared by the benchmarks (cel.ts, routing.ts, publish.ts): generated keys, round-robin
  * timing with medians, and the JSON report in bench-results/.
  */
 import { mkdir, writeFile } from "node:fs/promises";

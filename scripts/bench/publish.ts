@@ -21,6 +21,7 @@ import {
   utcNow,
 } from "../../packages/core/src/index.ts";
 import { FileStore, type ObjectStore, S3Store } from "../../packages/store/src/index.ts";
+import { median } from "./lib.ts";
 
 const SIZES = [1, 1_000, 100_000];
 const RUNS: Record<number, number> = { 1: 7, 1000: 5, 100000: 3 };
@@ -85,12 +86,6 @@ function makeManifest(s3Prefix: string, runId: string, numShards: number): Manif
     })),
     custom: {},
   };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 async function pythonBaseline(
