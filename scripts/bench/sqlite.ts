@@ -8,10 +8,10 @@
  * through SqliteShardWriter, against the ceiling measured in the same run: a raw prepared-
  * statement insert loop on the same engine with the same pragmas over keys already sorted (the
  * sort is not timed). The writer's "build" time (first put to shard.db closed: buffer, sort,
- * insert) is compared with the ceiling; its total adds the sidecar, checksum and upload to a
- * local file store. Reading: warm gets/s of the download reader, and for the range reader the
- * range requests and bytes per cold get (random keys, each in a leaf not fetched before), plus
- * its warm gets/s.
+ * b-tree pages written) is compared with the ceiling; its total adds the sidecar, checksum and
+ * upload to a local file store. Reading: warm gets/s of the download reader, and for the range
+ * reader the range requests and bytes per cold get (random keys, each in a leaf not fetched
+ * before), plus its warm gets/s.
  * Prints a table and writes bench-results/sqlite.json.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -118,22 +118,13 @@ async function rawInsert(driverName: DriverName | undefined, dir: string, n: num
   return seconds;
 }
 
-async function writeShard(
-  args: Args,
-  store: FileStore,
-  dir: string,
-  n: number,
-  ids: Uint32Array,
-  attempt: number,
-) {
-  const driver = await loadDriver(args.driver);
+async function writeShard(store: FileStore, dir: string, n: number, ids: Uint32Array, attempt: number) {
   let builtAt = 0;
   const start = performance.now();
   const writer = await SqliteShardWriter.create({
     store,
     dbUrl: `${store.baseUrl}/bench/shards/run_id=b/db=00000/attempt=${String(attempt).padStart(2, "0")}`,
     localDir: join(dir, "writer"),
-    driver,
     onProgress: (e) => {
       if (e.stage === "sidecar") builtAt = performance.now();
     },
@@ -225,7 +216,7 @@ async function main(): Promise<void> {
         console.error(`[bench] ${fmt(n)} rows, rep ${rep + 1}/${reps}: raw sorted insert (ceiling)...`);
         ceilingSeconds = Math.min(ceilingSeconds, await rawInsert(args.driver, dir, n));
         console.error(`[bench] ${fmt(n)} rows, rep ${rep + 1}/${reps}: shard writer (shuffled input)...`);
-        const run = await writeShard(args, store, dir, n, ids, rep);
+        const run = await writeShard(store, dir, n, ids, rep);
         if (!w || run.buildSeconds < w.buildSeconds) w = run;
       }
       const ceiling = { rowsPerSec: n / ceilingSeconds };
@@ -248,7 +239,6 @@ async function main(): Promise<void> {
         dbBytes: w.result.dbBytes,
         sidecarBytes: w.result.sidecar.written ? w.result.sidecar.bytes : 0,
         spilledRuns: w.result.spilledRuns,
-        journalMode: w.result.journalMode,
         ...readers,
       });
     } finally {
@@ -268,7 +258,7 @@ async function main(): Promise<void> {
   for (const r of results) {
     console.log(
       `rows=${fmt(r.rows)}: shard.db ${fmt(r.dbBytes / 1048576, 1)} MiB, sidecar ${fmt(r.sidecarBytes / 1024, 1)} KiB ` +
-        `(${r.range.pinnedPages} pinned pages; range open = ${r.range.openRequests} requests), spilled runs ${r.spilledRuns}, journal ${r.journalMode}`,
+        `(${r.range.pinnedPages} pinned pages; range open = ${r.range.openRequests} requests), spilled runs ${r.spilledRuns}`,
     );
   }
   mkdirSync(join(args.out, ".."), { recursive: true });

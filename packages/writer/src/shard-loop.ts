@@ -226,15 +226,25 @@ export class ShardAttempt {
   }
 
   async #add(pairs: PairBatch): Promise<void> {
-    const size = this.#o.batchSize;
+    const o = this.#o;
+    const size = o.batchSize;
+    // Rate limits are taken per batch before it is written, so rows wait for their batch to
+    // fill. Without limits they go straight to the adapter (which copies them): batches are
+    // only counted, and no row is copied just to wait.
+    const waits = o.limiters?.ops !== undefined || o.limiters?.bytes !== undefined;
     let at = 0;
     while (at < pairs.length) {
       const take = Math.min(pairs.length - at, size - this.#pendingRows);
       const part = pairs.slice(at, at + take);
       this.#pendingRows += take;
       at += take;
-      // Rows that wait for the batch to fill get buffers of their own (see PairBatch.compact).
-      this.#pending.push(this.#pendingRows >= size ? part : part.compact());
+      if (!waits) {
+        this.#adapter ??= await this.#open();
+        await this.#adapter.writeBatch(part);
+      } else {
+        // Rows that wait for the batch to fill get buffers of their own (see PairBatch.compact).
+        this.#pending.push(this.#pendingRows >= size ? part : part.compact());
+      }
       if (this.#pendingRows >= size) await this.#flush();
     }
   }
@@ -246,14 +256,16 @@ export class ShardAttempt {
     const rows = this.#pendingRows;
     this.#pending = [];
     this.#pendingRows = 0;
-    if (o.limiters?.ops) await o.limiters.ops.acquire(rows, o.signal);
-    if (o.limiters?.bytes) {
-      let bytes = 0;
-      for (const p of pending) bytes += p.byteLength;
-      await o.limiters.bytes.acquire(bytes, o.signal);
+    if (pending.length > 0) {
+      if (o.limiters?.ops) await o.limiters.ops.acquire(rows, o.signal);
+      if (o.limiters?.bytes) {
+        let bytes = 0;
+        for (const p of pending) bytes += p.byteLength;
+        await o.limiters.bytes.acquire(bytes, o.signal);
+      }
+      this.#adapter ??= await this.#open();
+      for (const p of pending) await this.#adapter.writeBatch(p);
     }
-    this.#adapter ??= await this.#open();
-    for (const p of pending) await this.#adapter.writeBatch(p);
     emit(o.onEvent, { event: "write.batch_written", db_id: o.dbId, batch_size: rows });
   }
 

@@ -1,18 +1,92 @@
 /**
- * Buffered key/value pairs of one shard in a single growable byte arena (no per-row objects),
- * with a stable sort by encoded key. Stability matters: among equal keys the last put wins.
+ * Buffered key/value pairs of one shard in two growable byte arenas, keys and values apart (no
+ * per-row objects), with a stable sort by encoded key. Stability matters: among equal keys the
+ * last put wins. Keeping keys and values apart lets whole Arrow-style columns land with one
+ * copy each, and keeps the keys compact for the sort.
  */
 import { compareBytes } from "../format/btree.ts";
 
-/** Bookkeeping bytes per pair besides its key and value (three u32 columns). */
-export const PAIR_OVERHEAD_BYTES = 12;
+/**
+ * Receives one pair: the key at `keys[keyAt..]`, the value at `values[valueAt..]` (possibly the
+ * same array). The bytes stay valid only during the call.
+ */
+export type PairSink = (
+  keys: Uint8Array,
+  keyAt: number,
+  keyLength: number,
+  values: Uint8Array,
+  valueAt: number,
+  valueLength: number,
+) => void;
+
+/** Bookkeeping bytes per pair besides its key and value (two u32 offsets). */
+export const PAIR_OVERHEAD_BYTES = 8;
+
+/** One growable arena with the start offset of every entry (entry `i` ends where `i + 1` starts). */
+class Arena {
+  bytes: Uint8Array = new Uint8Array(1 << 16);
+  used = 0;
+  /** `offsets[i]` is where entry `i` starts; `offsets[count]` = `used`. */
+  offsets = new Uint32Array(1 << 12);
+
+  /** Makes room for `bytes` more bytes and `rows` more entries after the first `count`. */
+  reserve(count: number, rows: number, bytes: number): void {
+    if (this.used + bytes > this.bytes.length) this.bytes = grown(this.bytes, this.used, this.used + bytes);
+    if (count + rows + 1 > this.offsets.length) {
+      const next = new Uint32Array(Math.max(this.offsets.length * 2, count + rows + 1));
+      next.set(this.offsets.subarray(0, count + 1));
+      this.offsets = next;
+    }
+  }
+
+  /** Appends rows `[start, end)` of an Arrow-binary-style column after entry `count`. */
+  appendColumn(
+    count: number,
+    offsets: ArrayLike<number>,
+    data: Uint8Array,
+    start: number,
+    end: number,
+  ): void {
+    const from = offsets[start]!;
+    const bytes = offsets[end]! - from;
+    this.reserve(count, end - start, bytes);
+    const base = this.used - from;
+    const own = this.offsets;
+    for (let r = start; r < end; r++) own[count + r - start] = base + offsets[r]!;
+    this.bytes.set(data.subarray(from, from + bytes), this.used);
+    this.used += bytes;
+    own[count + end - start] = this.used;
+  }
+
+  append(count: number, entry: Uint8Array): void {
+    this.reserve(count, 1, entry.length);
+    this.offsets[count] = this.used;
+    const n = entry.length;
+    // A byte loop beats TypedArray.set's call overhead for short keys (u64be, u32be).
+    if (n <= 16) for (let i = 0; i < n; i++) this.bytes[this.used + i] = entry[i]!;
+    else this.bytes.set(entry, this.used);
+    this.used += n;
+    this.offsets[count + 1] = this.used;
+  }
+
+  reset(): void {
+    this.used = 0;
+    this.offsets[0] = 0;
+  }
+}
+
+/** A copy of `a[0..used)` in a larger array: 1.5x, not 2x (growth briefly holds old + new). */
+function grown(a: Uint8Array, used: number, min: number): Uint8Array {
+  let size = Math.ceil(a.length * 1.5);
+  while (size < min) size = Math.ceil(size * 1.5);
+  const next = new Uint8Array(size);
+  next.set(a.subarray(0, used));
+  return next;
+}
 
 export class PairBuffer {
-  #arena = new Uint8Array(1 << 20);
-  #used = 0;
-  #keyOff = new Uint32Array(1 << 14);
-  #keyLen = new Uint32Array(1 << 14);
-  #valLen = new Uint32Array(1 << 14);
+  readonly #keys = new Arena();
+  readonly #values = new Arena();
   #count = 0;
   /** Length shared by every key so far, or -1 once lengths differ (radix sort needs one length). */
   #fixedKeyLen = -2;
@@ -29,33 +103,21 @@ export class PairBuffer {
 
   /** Bytes held: keys, values and bookkeeping. */
   get bytes(): number {
-    return this.#used + this.#count * PAIR_OVERHEAD_BYTES;
+    return this.#keys.used + this.#values.used + this.#count * PAIR_OVERHEAD_BYTES;
   }
 
   add(key: Uint8Array, value: Uint8Array): void {
-    const need = key.length + value.length;
-    if (this.#used + need > this.#arena.length) this.#growArena(this.#used + need);
-    if (this.#count === this.#keyOff.length) this.#growIndex();
-    const off = this.#used;
-    const arena = this.#arena;
-    // A byte loop beats TypedArray.set's call overhead for short keys (u64be, u32be).
-    if (key.length <= 16) for (let i = 0; i < key.length; i++) arena[off + i] = key[i]!;
-    else arena.set(key, off);
-    arena.set(value, off + key.length);
-    this.#used += need;
-    const i = this.#count++;
-    this.#keyOff[i] = off;
-    this.#keyLen[i] = key.length;
-    this.#valLen[i] = value.length;
-    if (this.#fixedKeyLen === -2) this.#fixedKeyLen = key.length;
-    else if (this.#fixedKeyLen !== key.length) this.#fixedKeyLen = -1;
-    if (need > this.#maxPairBytes) this.#maxPairBytes = need;
+    this.#keys.append(this.#count, key);
+    this.#values.append(this.#count, value);
+    this.#count++;
+    this.#noteKeyLength(key.length);
+    if (key.length + value.length > this.#maxPairBytes) this.#maxPairBytes = key.length + value.length;
   }
 
   /**
    * Adds rows `[start, end)` of Arrow-binary-style columns (`offsets` has one entry per row plus
-   * one; row `i` is `data[offsets[i] .. offsets[i + 1])`). Copies straight into the arena: no
-   * per-row views. The caller has validated lengths.
+   * one; row `i` is `data[offsets[i] .. offsets[i + 1])`): one bulk copy per column, no per-row
+   * views. The caller has validated lengths.
    */
   addColumns(
     keyOffsets: ArrayLike<number>,
@@ -65,59 +127,21 @@ export class PairBuffer {
     start: number,
     end: number,
   ): void {
-    const rows = end - start;
-    if (rows <= 0) return;
-    const bytes = keyOffsets[end]! - keyOffsets[start]! + (valueOffsets[end]! - valueOffsets[start]!);
-    if (this.#used + bytes > this.#arena.length) this.#growArena(this.#used + bytes);
-    while (this.#count + rows > this.#keyOff.length) this.#growIndex();
-    const arena = this.#arena;
-    const keyOff = this.#keyOff;
-    const keyLen = this.#keyLen;
-    const valLen = this.#valLen;
-    let fixed = this.#fixedKeyLen;
+    if (end <= start) return;
+    this.#keys.appendColumn(this.#count, keyOffsets, keyData, start, end);
+    this.#values.appendColumn(this.#count, valueOffsets, valueData, start, end);
     let maxPair = this.#maxPairBytes;
-    let used = this.#used;
-    let count = this.#count;
+    let fixed = this.#fixedKeyLen;
     for (let r = start; r < end; r++) {
-      const ks = keyOffsets[r]!;
-      const kl = keyOffsets[r + 1]! - ks;
-      const vs = valueOffsets[r]!;
-      const vl = valueOffsets[r + 1]! - vs;
-      if (kl <= 16) for (let i = 0; i < kl; i++) arena[used + i] = keyData[ks + i]!;
-      else arena.set(keyData.subarray(ks, ks + kl), used);
-      if (vl <= 16) for (let i = 0; i < vl; i++) arena[used + kl + i] = valueData[vs + i]!;
-      else arena.set(valueData.subarray(vs, vs + vl), used + kl);
-      keyOff[count] = used;
-      keyLen[count] = kl;
-      valLen[count] = vl;
-      count++;
-      used += kl + vl;
+      const kl = keyOffsets[r + 1]! - keyOffsets[r]!;
+      const pair = kl + valueOffsets[r + 1]! - valueOffsets[r]!;
+      if (pair > maxPair) maxPair = pair;
       if (fixed === -2) fixed = kl;
       else if (fixed !== kl) fixed = -1;
-      if (kl + vl > maxPair) maxPair = kl + vl;
     }
-    this.#used = used;
-    this.#count = count;
-    this.#fixedKeyLen = fixed;
     this.#maxPairBytes = maxPair;
-  }
-
-  key(i: number): Uint8Array {
-    const off = this.#keyOff[i]!;
-    return this.#arena.subarray(off, off + this.#keyLen[i]!);
-  }
-
-  value(i: number): Uint8Array {
-    const off = this.#keyOff[i]! + this.#keyLen[i]!;
-    return this.#arena.subarray(off, off + this.#valLen[i]!);
-  }
-
-  valueLength(i: number): number {
-    return this.#valLen[i]!;
-  }
-
-  keyLength(i: number): number {
-    return this.#keyLen[i]!;
+    this.#fixedKeyLen = fixed;
+    this.#count += end - start;
   }
 
   /**
@@ -130,65 +154,55 @@ export class PairBuffer {
     for (let i = 0; i < n; i++) order[i] = i;
     if (n < 2) return order;
     if (this.#fixedKeyLen >= 0 && this.#fixedKeyLen <= 32) return this.#radixSort(order, this.#fixedKeyLen);
-    const arena = this.#arena;
-    const keyOff = this.#keyOff;
-    const keyLen = this.#keyLen;
+    const keys = this.#keys.bytes;
+    const off = this.#keys.offsets;
     return order.sort((a, b) => {
-      const d = compareBytes(
-        arena.subarray(keyOff[a]!, keyOff[a]! + keyLen[a]!),
-        arena.subarray(keyOff[b]!, keyOff[b]! + keyLen[b]!),
-      );
+      const d = compareBytes(keys.subarray(off[a]!, off[a + 1]!), keys.subarray(off[b]!, off[b + 1]!));
       return d !== 0 ? d : a - b;
     });
   }
 
   /**
    * Calls `emit` for each distinct key in `order` (a stable key order) with its last-put value;
-   * returns how many puts were superseded. The per-row loop works on locals: no allocation
-   * besides the two views handed to `emit`.
+   * returns how many puts were superseded. Hands out offsets into the arenas, not views: no
+   * allocation per row.
    */
-  forEachLatest(order: Uint32Array, emit: (key: Uint8Array, value: Uint8Array) => void): number {
-    const arena = this.#arena;
-    const keyOff = this.#keyOff;
-    const keyLen = this.#keyLen;
-    const valLen = this.#valLen;
+  forEachLatest(order: Uint32Array, emit: PairSink): number {
+    const keys = this.#keys.bytes;
+    const keyOff = this.#keys.offsets;
+    const values = this.#values.bytes;
+    const valOff = this.#values.offsets;
     const n = order.length;
     let duplicates = 0;
     for (let i = 0; i < n; i++) {
       const idx = order[i]!;
       const off = keyOff[idx]!;
-      const len = keyLen[idx]!;
+      const len = keyOff[idx + 1]! - off;
       if (i + 1 < n) {
         const next = order[i + 1]!;
-        if (keyLen[next] === len) {
-          const nOff = keyOff[next]!;
+        const nOff = keyOff[next]!;
+        if (keyOff[next + 1]! - nOff === len) {
           let x = 0;
-          while (x < len && arena[off + x] === arena[nOff + x]) x++;
+          while (x < len && keys[off + x] === keys[nOff + x]) x++;
           if (x === len) {
             duplicates++; // a later put of the same key follows in stable order
             continue;
           }
         }
       }
-      emit(arena.subarray(off, off + len), arena.subarray(off + len, off + len + valLen[idx]!));
+      const vOff = valOff[idx]!;
+      emit(keys, off, len, values, vOff, valOff[idx + 1]! - vOff);
     }
     return duplicates;
   }
 
   /**
-   * Stable LSD radix sort, one byte per pass, skipping bytes equal in every key. Keys are first
-   * copied into one compact array so each pass reads a few MB instead of the whole arena.
+   * Stable LSD radix sort, one byte per pass, skipping bytes equal in every key. With one key
+   * length the key arena is already compact: key `i` sits at `i * keyLength`.
    */
   #radixSort(order: Uint32Array, keyLength: number): Uint32Array {
     const n = order.length;
-    const arena = this.#arena;
-    const keyOff = this.#keyOff;
-    const keys = new Uint8Array(n * keyLength);
-    for (let i = 0; i < n; i++) {
-      const off = keyOff[i]!;
-      const at = i * keyLength;
-      for (let b = 0; b < keyLength; b++) keys[at + b] = arena[off + b]!;
-    }
+    const keys = this.#keys.bytes;
     let src: Uint32Array = order;
     let dst: Uint32Array = new Uint32Array(n);
     const counts = new Uint32Array(256);
@@ -214,29 +228,15 @@ export class PairBuffer {
   }
 
   reset(): void {
-    this.#used = 0;
+    this.#keys.reset();
+    this.#values.reset();
     this.#count = 0;
     this.#fixedKeyLen = -2;
     this.#maxPairBytes = 0;
   }
 
-  #growArena(min: number): void {
-    // 1.5x, not 2x: a shard's arena is its biggest allocation, and growth briefly holds old + new.
-    let size = Math.ceil(this.#arena.length * 1.5);
-    while (size < min) size = Math.ceil(size * 1.5);
-    const next = new Uint8Array(size);
-    next.set(this.#arena.subarray(0, this.#used));
-    this.#arena = next;
-  }
-
-  #growIndex(): void {
-    const grow = (a: Uint32Array) => {
-      const next = new Uint32Array(a.length * 2);
-      next.set(a);
-      return next;
-    };
-    this.#keyOff = grow(this.#keyOff);
-    this.#keyLen = grow(this.#keyLen);
-    this.#valLen = grow(this.#valLen);
+  #noteKeyLength(length: number): void {
+    if (this.#fixedKeyLen === -2) this.#fixedKeyLen = length;
+    else if (this.#fixedKeyLen !== length) this.#fixedKeyLen = -1;
   }
 }

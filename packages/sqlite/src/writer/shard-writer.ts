@@ -1,17 +1,16 @@
 /**
  * Writes one SQLite shard attempt (reference-format §6): buffer pairs, sort them by encoded key,
- * insert them into a local `shard.db` with the reference pragmas, then upload `shard.db` and its
- * sidecar v8 bound to the uploaded ETag.
+ * write the `kv` b-tree of a local `shard.db` page by page (`KvBtreeBuilder`: the file SQLite
+ * would hold after the reference's pragmas and INSERTs, without running SQLite), then upload
+ * `shard.db` and its sidecar v8 bound to the uploaded ETag.
  *
  * Memory is bounded by `memoryBudgetBytes`: past it the buffer is sorted and spilled to a run
- * file next to shard.db, and the runs are merged at the end, so SQLite always sees sorted input.
+ * file next to shard.db, and the runs are merged at the end, so the b-tree sees sorted input.
  */
 import { ConfigValidationError, ShardWriteError, ShardyError, SidecarUnavailableError } from "@shardy/errors";
 import type { ObjectStore } from "@shardy/store";
 import { createChecksum } from "../checksum.ts";
 import type { ShardWriteResult, ShardWriter } from "../contract.ts";
-import { loadDriver } from "../drivers/select.ts";
-import { queryOne, type SqliteConnection, type SqliteDriver } from "../drivers/types.ts";
 import {
   inlinePayloadThreshold,
   type PageSizeOption,
@@ -24,8 +23,10 @@ import { encodeSidecarBody, frameSidecar, SIDECAR_FILENAME } from "../sidecar/fo
 import { zstdCompress } from "../sidecar/zstd.ts";
 import { joinPath, type LocalFs, localFs } from "../util/local-fs.ts";
 import { DB_FILENAME, shardObjectKey, toHex } from "../util/urls.ts";
-import { PairBuffer } from "./pair-buffer.ts";
-import { forEachLatest, mergeRuns, RunReader, writeRun } from "./spill.ts";
+import { KvBtreeBuilder } from "./btree-builder.ts";
+import { copyBytes } from "./bytes.ts";
+import { PairBuffer, type PairSink } from "./pair-buffer.ts";
+import { mergeRuns, RunReader, writeRun } from "./spill.ts";
 
 /** SQLite's default SQLITE_MAX_LENGTH: no string, blob or row record may be longer. */
 export const SQLITE_MAX_LENGTH = 1_000_000_000;
@@ -42,15 +43,11 @@ export interface SqliteShardWriterOptions {
   localDir: string;
   /** 4096..65536 or "auto" (reference formula); default 4096. */
   pageSize?: number | "auto";
-  /** `PRAGMA cache_size` while writing (negative = KiB); default -2000. */
-  cacheSizePages?: number;
   /** Write shard.sidecar (default true). */
   emitSidecar?: boolean;
-  /** Engine; default the runtime's (`loadDriver()`). */
-  driver?: SqliteDriver;
-  /** Buffered bytes (keys + values + 12 per pair) before a sorted run is spilled; default 256 MiB. */
+  /** Buffered bytes (keys + values + 8 per pair) before a sorted run is spilled; default 256 MiB. */
   memoryBudgetBytes?: number;
-  /** Largest shard.db allowed on local disk (`PRAGMA max_page_count`); exceeding it is a disk-full error. */
+  /** Largest shard.db allowed on local disk (like `PRAGMA max_page_count`); exceeding it is a disk-full error. */
   maxDbBytes?: number;
   /** Keep the local shard.db after upload (default false: removed). */
   keepLocalFile?: boolean;
@@ -62,7 +59,7 @@ export interface SqliteShardWriterOptions {
 }
 
 export interface ShardWriteProgress {
-  stage: "spill" | "insert" | "sidecar" | "upload" | "done";
+  stage: "spill" | "build" | "sidecar" | "upload" | "done";
   rows?: number;
   bytes?: number;
 }
@@ -77,35 +74,17 @@ export interface SqliteShardWriteResult extends ShardWriteResult {
   /** ETag of the uploaded shard.db (the sidecar is bound to it). */
   etag: string;
   sidecar: SidecarOutcome;
-  driver: string;
-  /** The journal mode SQLite accepted ("off", or "memory" where OFF is refused). */
-  journalMode: string;
   spilledRuns: number;
 }
 
-const INSERT_SQL = "INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)";
 /** Rows `putBatch` copies before it checks the memory budget. */
 const PUT_BATCH_SLICE = 4096;
-/** Rows per multi-row INSERT (512 bound variables, below SQLite's 32766 limit and the old 999). */
-const BATCH_ROWS = 256;
 
 interface BuiltShard {
   rows: number;
   duplicates: number;
   minKey?: Uint8Array;
   maxKey?: Uint8Array;
-  journalMode: string;
-}
-
-/**
- * `PRAGMA journal_mode = OFF` as the reference sets it. SQLite refuses OFF in defensive mode,
- * which Bun's build enables; MEMORY is the closest allowed mode (an empty database being filled
- * journals next to nothing) and leaves the file identical. Returns the mode in force.
- */
-function setJournalModeOff(db: SqliteConnection): string {
-  const mode = String(queryOne(db, "PRAGMA journal_mode = OFF")?.journal_mode ?? "").toLowerCase();
-  if (mode === "off") return mode;
-  return String(queryOne(db, "PRAGMA journal_mode = MEMORY")?.journal_mode ?? "").toLowerCase();
 }
 
 export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
@@ -306,7 +285,6 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
     const opts = this.#opts;
     const signal = opts.signal;
     signal?.throwIfAborted();
-    const driver = opts.driver ?? (await loadDriver());
     const dbPath = this.dbPath;
     this.#fs.rmSync(dbPath, { force: true });
     const maxPairBytes = Math.max(this.#maxPairBytes, this.#buffer.maxPairBytes);
@@ -316,21 +294,20 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
     let pageSize: number;
     if (this.#runs.length === 0) {
       const order = this.#buffer.sortedOrder();
-      pageSize = this.#pageSize === "auto" ? this.#autoPageSizeInMemory(order) : this.#pageSize;
-      built = this.#insert(driver, pageSize, (insert) => forEachLatest(this.#buffer, order, insert));
+      pageSize =
+        this.#pageSize === "auto"
+          ? autoPageSize((sink) => this.#buffer.forEachLatest(order, sink))
+          : this.#pageSize;
+      built = this.#build(pageSize, (add) => this.#buffer.forEachLatest(order, add));
     } else {
       if (this.#buffer.count > 0) this.#spill();
-      const readers = this.#runs.map((path, i) => RunReader.open(this.#fs, path, i));
-      try {
-        // mergeRuns emits copies (its readers reuse their buffers), so they can wait in a batch.
-        built = this.#insert(driver, this.#pageSize === "auto" ? 4096 : this.#pageSize, (insert) =>
-          mergeRuns(readers, insert),
-        );
-      } finally {
-        for (const r of readers) r.close();
-      }
+      // "auto" over spilled runs costs one extra merge pass for the lengths of the surviving rows.
+      pageSize =
+        this.#pageSize === "auto"
+          ? autoPageSize((sink) => this.#withRuns((readers) => mergeRuns(readers, sink)))
+          : this.#pageSize;
+      built = this.#withRuns((readers) => this.#build(pageSize, (add) => mergeRuns(readers, add)));
       built.duplicates += this.#runDuplicates;
-      pageSize = this.#pageSize === "auto" ? repageToAuto(driver, dbPath) : this.#pageSize;
     }
     for (const run of this.#runs) this.#fs.rmSync(run, { force: true });
     this.#buffer.reset();
@@ -394,91 +371,57 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
       pageSize,
       etag: head.etag,
       sidecar,
-      driver: driver.name,
-      journalMode: built.journalMode,
       spilledRuns: this.#runs.length,
     };
   }
 
-  /** Creates shard.db with the reference pragmas and inserts what `feed` emits, in one transaction. */
-  #insert(
-    driver: SqliteDriver,
+  /** Writes shard.db from the rows `feed` emits in ascending key order (distinct keys). */
+  #build(
     pageSize: number,
-    /** Emits rows in key order; a row waits in a multi-row batch, so its views must stay valid. */
-    feed: (insert: (k: Uint8Array, v: Uint8Array) => void) => number,
+    /** Emits rows in key order (distinct keys). */
+    feed: (sink: PairSink) => number,
   ): BuiltShard {
     const opts = this.#opts;
     const dbPath = this.dbPath;
-    let db: SqliteConnection | undefined;
-    let rows = 0;
-    let journalMode = "off";
+    let builder: KvBtreeBuilder | undefined;
     try {
-      db = driver.open(dbPath);
-      db.exec(`PRAGMA page_size = ${pageSize}`);
-      journalMode = setJournalModeOff(db);
-      db.exec("PRAGMA synchronous = OFF");
-      db.exec(`PRAGMA cache_size = ${Math.trunc(opts.cacheSizePages ?? -2000)}`);
-      db.exec("PRAGMA locking_mode = EXCLUSIVE");
-      db.exec("PRAGMA temp_store = MEMORY");
-      if (opts.maxDbBytes !== undefined) {
-        db.exec(`PRAGMA max_page_count = ${Math.max(1, Math.floor(opts.maxDbBytes / pageSize))}`);
-      }
-      db.exec("CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID");
-      db.exec("BEGIN");
-      const single = db.prepare(INSERT_SQL);
-      // Many rows per statement: one call into the engine per BATCH_ROWS rows instead of per row.
-      const batch = db.prepare(INSERT_SQL + ", (?, ?)".repeat(BATCH_ROWS - 1));
-      const params: Uint8Array[] = new Array(BATCH_ROWS * 2);
-      let pending = 0;
+      builder = new KvBtreeBuilder(this.#fs, dbPath, pageSize, opts.maxDbBytes);
+      const b = builder;
       const signal = opts.signal;
       const progress = opts.onProgress;
-      const duplicates = feed((k, v) => {
-        params[2 * pending] = k;
-        params[2 * pending + 1] = v;
-        if (++pending === BATCH_ROWS) {
-          batch.run(...params);
-          pending = 0;
-        }
+      // The ends of the key range: the first key kept, the last one copied into a reused buffer.
+      let minKey: Uint8Array | undefined;
+      let last = new Uint8Array(64);
+      let lastLength = 0;
+      let rows = 0;
+      const duplicates = feed((keys, keyAt, kl, values, valueAt, vl) => {
+        b.addPair(keys, keyAt, kl, values, valueAt, vl);
+        if (rows === 0) minKey = keys.slice(keyAt, keyAt + kl);
+        if (kl > last.length) last = new Uint8Array(kl * 2);
+        copyBytes(keys, keyAt, last, 0, kl);
+        lastLength = kl;
         if ((++rows & 0xffff) === 0) {
           signal?.throwIfAborted();
-          progress?.({ stage: "insert", rows });
+          progress?.({ stage: "build", rows });
         }
       });
-      for (let i = 0; i < pending; i++) single.run(params[2 * i]!, params[2 * i + 1]!);
-      single.close();
-      batch.close();
-      db.exec("COMMIT");
-      // The b-tree's ends: cheaper than copying every key as it streams past. One subquery per
-      // end: SQLite's min/max shortcut (one b-tree descent) only applies to a lone aggregate;
-      // `SELECT min(k), max(k)` scans the whole table.
-      const ends = queryOne(db, "SELECT (SELECT min(k) FROM kv) AS lo, (SELECT max(k) FROM kv) AS hi");
-      const minKey = ends?.lo instanceof Uint8Array ? ends.lo.slice() : undefined;
-      const maxKey = ends?.hi instanceof Uint8Array ? ends.hi.slice() : undefined;
-      db.exec("PRAGMA optimize");
-      db.close();
-      db = undefined;
-      return { rows, duplicates, minKey, maxKey, journalMode };
+      b.finish();
+      const maxKey = rows > 0 ? last.slice(0, lastLength) : undefined;
+      return { rows, duplicates, minKey, maxKey };
     } catch (err) {
-      try {
-        db?.close();
-      } catch {
-        // The original error is the one worth reporting.
-      }
+      builder?.close();
       throw asDiskError(err, dbPath);
     }
   }
 
-  /** The reference's "auto" page size, computed before inserting so no VACUUM is needed. */
-  #autoPageSizeInMemory(order: Uint32Array): number {
-    const lengths: number[] = [];
-    let maxKey = 0;
-    forEachLatest(this.#buffer, order, (k, v) => {
-      lengths.push(v.length);
-      if (k.length > maxKey) maxKey = k.length;
-    });
-    if (lengths.length === 0) return 4096;
-    const sorted = Uint32Array.from(lengths).sort();
-    return recommendPageSize(sorted[p95Index(sorted.length)]!, maxKey);
+  /** Opens a reader per spilled run for `use`, closing them after. */
+  #withRuns<T>(use: (readers: RunReader[]) => T): T {
+    const readers = this.#runs.map((path, i) => RunReader.open(this.#fs, path, i));
+    try {
+      return use(readers);
+    } finally {
+      for (const r of readers) r.close();
+    }
   }
 
   /** Streams shard.db to the store, hashing as it goes; returns the checksum. */
@@ -530,25 +473,26 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
   }
 }
 
-/** Runs the reference's post-build "auto" check (p95 by SQL) and VACUUMs into the target size. */
-function repageToAuto(driver: SqliteDriver, dbPath: string): number {
-  const db = driver.open(dbPath);
-  try {
-    const current = Number(queryOne(db, "PRAGMA page_size")?.page_size);
-    const n = Number(queryOne(db, "SELECT count(*) AS n FROM kv")?.n ?? 0);
-    if (n === 0) return current;
-    const p95Sql = "SELECT length(v) AS n FROM kv ORDER BY length(v) LIMIT 1 OFFSET ?";
-    const p95 = Number(queryOne(db, p95Sql, p95Index(n))?.n ?? 0);
-    const maxKey = Number(queryOne(db, "SELECT max(length(k)) AS n FROM kv")?.n ?? 0);
-    const target = recommendPageSize(p95, maxKey);
-    if (target !== current) {
-      db.exec(`PRAGMA page_size = ${target}`);
-      db.exec("VACUUM");
+/**
+ * The reference's "auto" page size from the rows `feed` emits (the p95 value length and the
+ * longest key), known before the b-tree is written so no VACUUM is needed.
+ */
+function autoPageSize(feed: (sink: PairSink) => number): number {
+  let lengths = new Uint32Array(1024);
+  let n = 0;
+  let maxKey = 0;
+  feed((_keys, _keyAt, kl, _values, _valueAt, vl) => {
+    if (n === lengths.length) {
+      const grown = new Uint32Array(n * 2);
+      grown.set(lengths);
+      lengths = grown;
     }
-    return target;
-  } finally {
-    db.close();
-  }
+    lengths[n++] = vl;
+    if (kl > maxKey) maxKey = kl;
+  });
+  if (n === 0) return 4096;
+  const sorted = lengths.subarray(0, n).sort();
+  return recommendPageSize(sorted[p95Index(n)]!, maxKey);
 }
 
 function asDiskError(err: unknown, path: string): unknown {

@@ -3,49 +3,41 @@
  * sorted, de-duplicated sequence of `u32 keyLen | u32 valueLen | key | value` (little-endian),
  * merged at the end so SQLite still receives every row in key order.
  */
-import { compareBytes } from "../format/btree.ts";
 import type { LocalFs } from "../util/local-fs.ts";
-import type { PairBuffer } from "./pair-buffer.ts";
+import { copyBytes, WordCopier } from "./bytes.ts";
+import type { PairBuffer, PairSink } from "./pair-buffer.ts";
 
 const CHUNK = 4 << 20;
 
-/**
- * Calls `emit` for each distinct key of `buffer` in key order with its last-put value; returns
- * how many puts were superseded.
- */
-export function forEachLatest(
-  buffer: PairBuffer,
-  order: Uint32Array,
-  emit: (key: Uint8Array, value: Uint8Array) => void,
-): number {
-  return buffer.forEachLatest(order, emit);
+function putU32le(b: Uint8Array, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = v >>> 24;
 }
 
 /** Writes the buffer as one sorted run; returns the number of superseded puts dropped. */
 export function writeRun(fs: LocalFs, path: string, buffer: PairBuffer): number {
   const fd = fs.openSync(path, "w");
   let out = new Uint8Array(CHUNK);
-  let view = new DataView(out.buffer);
   let used = 0;
   const flush = () => {
     let done = 0;
     while (done < used) done += fs.writeSync(fd, out, done, used - done);
     used = 0;
   };
+  const copier = new WordCopier();
   try {
-    const duplicates = forEachLatest(buffer, buffer.sortedOrder(), (key, value) => {
-      const need = 8 + key.length + value.length;
+    const duplicates = buffer.forEachLatest(buffer.sortedOrder(), (keys, keyAt, kl, values, valueAt, vl) => {
+      const need = 8 + kl + vl;
       if (used + need > out.length) {
         flush();
-        if (need > out.length) {
-          out = new Uint8Array(need);
-          view = new DataView(out.buffer);
-        }
+        if (need > out.length) out = new Uint8Array(need);
       }
-      view.setUint32(used, key.length, true);
-      view.setUint32(used + 4, value.length, true);
-      out.set(key, used + 8);
-      out.set(value, used + 8 + key.length);
+      putU32le(out, used, kl);
+      putU32le(out, used + 4, vl);
+      copyBytes(keys, keyAt, out, used + 8, kl);
+      copier.copy(values, valueAt, out, used + 8 + kl, vl);
       used += need;
     });
     flush();
@@ -55,15 +47,19 @@ export function writeRun(fs: LocalFs, path: string, buffer: PairBuffer): number 
   }
 }
 
-/** Sequential buffered reader of one run. `key`/`value` stay valid until the next `next()`. */
+/**
+ * Sequential buffered reader of one run. The current pair is `buf[at..]` (key then value) until
+ * the next `next()`.
+ */
 export class RunReader {
-  #buf = new Uint8Array(CHUNK);
+  buf = new Uint8Array(CHUNK);
   #start = 0;
   #end = 0;
   #filePos = 0;
   #eof = false;
-  key: Uint8Array = new Uint8Array(0);
-  value: Uint8Array = new Uint8Array(0);
+  at = 0;
+  keyLength = 0;
+  valueLength = 0;
 
   constructor(
     private readonly fs: LocalFs,
@@ -78,15 +74,15 @@ export class RunReader {
   next(): boolean {
     if (!this.#ensure(8)) return false;
     // Two little-endian u32 lengths, read bytewise: no DataView allocated per row.
-    const b = this.#buf;
+    const b = this.buf;
     const h = this.#start;
     const kl = (b[h]! | (b[h + 1]! << 8) | (b[h + 2]! << 16) | (b[h + 3]! << 24)) >>> 0;
     const vl = (b[h + 4]! | (b[h + 5]! << 8) | (b[h + 6]! << 16) | (b[h + 7]! << 24)) >>> 0;
     if (!this.#ensure(8 + kl + vl)) throw new Error("spill run is truncated");
-    const at = this.#start + 8;
-    this.key = this.#buf.subarray(at, at + kl);
-    this.value = this.#buf.subarray(at + kl, at + kl + vl);
-    this.#start = at + kl + vl;
+    this.at = this.#start + 8;
+    this.keyLength = kl;
+    this.valueLength = vl;
+    this.#start = this.at + kl + vl;
     return true;
   }
 
@@ -102,22 +98,16 @@ export class RunReader {
         throw new Error("spill run is truncated");
       }
       const remaining = this.#end - this.#start;
-      if (this.#buf.length < n) {
-        const bigger = new Uint8Array(Math.max(n, this.#buf.length * 2));
-        bigger.set(this.#buf.subarray(this.#start, this.#end));
-        this.#buf = bigger;
+      if (this.buf.length < n) {
+        const bigger = new Uint8Array(Math.max(n, this.buf.length * 2));
+        bigger.set(this.buf.subarray(this.#start, this.#end));
+        this.buf = bigger;
       } else {
-        this.#buf.copyWithin(0, this.#start, this.#end);
+        this.buf.copyWithin(0, this.#start, this.#end);
       }
       this.#start = 0;
       this.#end = remaining;
-      const got = this.fs.readSync(
-        this.fd,
-        this.#buf,
-        this.#end,
-        this.#buf.length - this.#end,
-        this.#filePos,
-      );
+      const got = this.fs.readSync(this.fd, this.buf, this.#end, this.buf.length - this.#end, this.#filePos);
       if (got === 0) this.#eof = true;
       this.#filePos += got;
       this.#end += got;
@@ -126,15 +116,35 @@ export class RunReader {
   }
 }
 
+/** memcmp then length (SQLite's BINARY order) of the current keys of two readers. */
+function compareKeys(a: RunReader, b: RunReader): number {
+  const ab = a.buf;
+  const bb = b.buf;
+  const n = Math.min(a.keyLength, b.keyLength);
+  for (let i = 0, x = a.at, y = b.at; i < n; i++) {
+    const d = ab[x + i]! - bb[y + i]!;
+    if (d !== 0) return d;
+  }
+  return a.keyLength - b.keyLength;
+}
+
+/** Whether the current key of `r` equals `key[0..length)`. */
+function keyEquals(r: RunReader, key: Uint8Array, length: number): boolean {
+  if (r.keyLength !== length) return false;
+  const b = r.buf;
+  for (let i = 0, x = r.at; i < length; i++) if (b[x + i] !== key[i]) return false;
+  return true;
+}
+
 /**
  * K-way merge of sorted runs in key order. Among equal keys the run written last wins (its puts
- * came later); returns how many superseded values were dropped. `emit` gets copies it may keep.
+ * came later); returns how many superseded values were dropped.
  */
-export function mergeRuns(readers: RunReader[], emit: (key: Uint8Array, value: Uint8Array) => void): number {
+export function mergeRuns(readers: RunReader[], emit: PairSink): number {
   // Binary min-heap ordered by (key ascending, run index descending).
   const heap: RunReader[] = [];
   const less = (a: RunReader, b: RunReader) => {
-    const d = compareBytes(a.key, b.key);
+    const d = compareKeys(a, b);
     return d < 0 || (d === 0 && a.runIndex > b.runIndex);
   };
   const push = (r: RunReader) => {
@@ -149,10 +159,8 @@ export function mergeRuns(readers: RunReader[], emit: (key: Uint8Array, value: U
       i = p;
     }
   };
-  const popTop = () => {
-    const last = heap.pop()!;
-    if (heap.length === 0) return;
-    heap[0] = last;
+  /** Restores the heap after its top changed (the top reader moved on to its next key). */
+  const siftTop = () => {
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
@@ -160,27 +168,37 @@ export function mergeRuns(readers: RunReader[], emit: (key: Uint8Array, value: U
       let m = i;
       if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
       if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
-      if (m === i) break;
+      if (m === i) return;
       const t = heap[i]!;
       heap[i] = heap[m]!;
       heap[m] = t;
       i = m;
     }
   };
+  const popTop = () => {
+    const last = heap.pop()!;
+    if (heap.length === 0) return;
+    heap[0] = last;
+    siftTop();
+  };
   for (const r of readers) if (r.next()) push(r);
   let duplicates = 0;
+  let key = new Uint8Array(64);
   while (heap.length > 0) {
     const top = heap[0]!;
-    // Copies: the readers reuse their buffers, and the caller may hold rows (e.g. in a batch).
-    const key = top.key.slice();
-    emit(key, top.value.slice());
-    popTop();
-    if (top.next()) push(top);
-    while (heap.length > 0 && compareBytes(heap[0]!.key, key) === 0) {
+    const kl = top.keyLength;
+    emit(top.buf, top.at, kl, top.buf, top.at + kl, top.valueLength);
+    // The key outlives the reader's next() (it screens out older duplicates): keep a copy.
+    if (kl > key.length) key = new Uint8Array(kl * 2);
+    copyBytes(top.buf, top.at, key, 0, kl);
+    // A reader with more rows stays on top and sifts down: one pass instead of a pop and a push.
+    if (top.next()) siftTop();
+    else popTop();
+    while (heap.length > 0 && keyEquals(heap[0]!, key, kl)) {
       const dup = heap[0]!;
       duplicates++;
-      popTop();
-      if (dup.next()) push(dup);
+      if (dup.next()) siftTop();
+      else popTop();
     }
   }
   return duplicates;

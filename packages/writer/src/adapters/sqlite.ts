@@ -1,4 +1,8 @@
-/** SQLite backend (`@shardy/sqlite`'s `SqliteShardWriter`): sorted insert, shard.db + sidecar upload. */
+/**
+ * SQLite backend (`@shardy/sqlite`'s `SqliteShardWriter`): sorted rows written as shard.db's b-tree,
+ * shard.db + sidecar upload. `cache_size_pages` stays in the config for the reference's manifests;
+ * the direct b-tree writer has no page cache to size.
+ */
 import type { AdapterFactoryConfig, SqliteAdapterConfig } from "@shardy/core";
 import { SqliteShardWriter } from "@shardy/sqlite";
 import {
@@ -32,7 +36,6 @@ export function sqliteAdapterFactory(
         dbUrl: options.dbUrl,
         localDir: options.localDir,
         pageSize: cfg.page_size,
-        cacheSizePages: cfg.cache_size_pages,
         emitSidecar: cfg.emit_sidecar,
         memoryBudgetBytes: tuning.memoryBudgetBytes,
         signal: options.signal,
@@ -55,7 +58,6 @@ export function sqliteAdapterFactory(
             maxKey: r.maxKey,
             details: {
               page_size: r.pageSize,
-              driver: r.driver,
               sidecar: r.sidecar.written ? "written" : `skipped: ${r.sidecar.reason}`,
               spilled_runs: r.spilledRuns,
             },
