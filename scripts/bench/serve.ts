@@ -2,12 +2,15 @@
  * HTTP serving benchmark: `wrk` (Debian; installed with apt when missing) on loopback against warm
  * gets of the HTTP server under Bun and under Deno, for a SQLite and a SlateDB snapshot on the
  * local file store. Baseline measured in the same run: the reader's own `get` rate in-process
- * (sequential awaited gets over the same keys). The server runs on one core (one JS thread),
- * wrk on the other. Besides req/s and p50/p99 it reports the server's CPU time per request (from
- * /proc) and the rate one fully available core would sustain, which stays meaningful when other
- * work shares the machine. Prints a table and writes bench-results/serve.json.
+ * (sequential awaited gets over the same keys). The server and the in-process baseline are pinned
+ * to core 0 (`taskset`), wrk to core 1. Every variant runs `--runs` times, interleaved (each
+ * round measures all variants once, servers restarted), and the table shows medians. Besides
+ * req/s and p50/p99 it reports the server's CPU time per request (from /proc) and the rate one
+ * fully available core would sustain, which stays meaningful when other work shares the machine.
+ * The headline rows are the default server (no value cache); the value-cache row is labelled.
+ * Prints a table and writes bench-results/serve.json.
  *
- *   bun scripts/bench/serve.ts [--rows 200000] [--shards 8] [--duration 10] [--connections 32]
+ *   bun scripts/bench/serve.ts [--rows 200000] [--shards 8] [--duration 10] [--connections 32] [--runs 3]
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -30,6 +33,10 @@ const ROWS = flag("rows", 200_000);
 const SHARDS = flag("shards", 8);
 const DURATION = flag("duration", 10);
 const CONNECTIONS = flag("connections", 32);
+const RUNS = Math.floor(flag("runs", 3));
+/** Core 0 runs what is measured (server, in-process reader), core 1 the load generator. */
+const SERVER_CORE = "0";
+const LOAD_CORE = "1";
 /** Keys requested, spread over the whole key space (every shard), all warmed first. */
 const KEYSET = Math.min(ROWS, 10_000);
 
@@ -42,6 +49,18 @@ function ensureWrk(): string {
   });
   if (r.status !== 0) throw new Error("could not install wrk (apt-get install wrk)");
   return "wrk";
+}
+
+function ensureTaskset(): void {
+  if (spawnSync("taskset", ["-c", SERVER_CORE, "true"]).status !== 0) {
+    throw new Error(`taskset cannot pin to core ${SERVER_CORE} (util-linux, and a machine with 2 cores)`);
+  }
+}
+
+/** Pins this process (every thread) to the server core, so the in-process baseline runs there too. */
+function pinSelf(): void {
+  const r = spawnSync("taskset", ["-a", "-p", "-c", SERVER_CORE, String(process.pid)], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`taskset -p failed: ${r.stderr}`);
 }
 
 function keyAt(i: number): number {
@@ -130,13 +149,13 @@ async function readerRate(currentUrl: string, localRoot: string): Promise<Rate> 
 function startServer(
   runtime: "bun" | "deno",
   config: string,
-): Promise<{ url: string; pid: number; stop: () => void }> {
+): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const deno = JSON.parse(readFileSync(path.join(ROOT, "deno.json"), "utf8")).tasks.serve as string;
   const cmd =
     runtime === "bun"
       ? [process.execPath, "packages/server/src/main.ts"]
       : [path.join(ROOT, ".tools/node_modules/.bin/deno"), ...deno.split(/\s+/).slice(1)];
-  const child = spawn(cmd[0]!, [...cmd.slice(1), "--config", config], {
+  const child = spawn("taskset", ["-c", SERVER_CORE, ...cmd, "--config", config], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -149,7 +168,14 @@ function startServer(
     child.stdout.on("data", (c) => {
       out += c;
       const m = /"event":"listening","url":"([^"]+)"/.exec(out);
-      if (m) resolve({ url: m[1]!, pid: child.pid!, stop: () => child.kill("SIGTERM") });
+      // Waits for the exit, so a stopping server never shares the core with the next one.
+      const stop = () =>
+        new Promise<void>((done) => {
+          if (child.exitCode !== null || child.signalCode !== null) return done();
+          child.once("exit", () => done());
+          child.kill("SIGTERM");
+        });
+      if (m) resolve({ url: m[1]!, pid: child.pid!, stop });
     });
     child.on("exit", (code) => reject(new Error(`${runtime} server exited (${code}): ${err}`)));
   });
@@ -167,9 +193,11 @@ end
 `,
   );
   const cpu0 = pid === undefined ? 0 : cpuMicros(pid);
-  const r = spawnSync(wrk, ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", "-s", script, url], {
-    encoding: "utf8",
-  });
+  const r = spawnSync(
+    "taskset",
+    ["-c", LOAD_CORE, wrk, "-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", "-s", script, url],
+    { encoding: "utf8" },
+  );
   const cpu = pid === undefined ? undefined : cpuMicros(pid) - cpu0;
   if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
   const out = r.stdout;
@@ -192,15 +220,40 @@ end
 }
 
 const wrk = ensureWrk();
+ensureTaskset();
+pinSelf();
 const dir = mkdtempSync(path.join(tmpdir(), "shardy-bench-serve-"));
 const load = { start: loadavg()[0]!, end: 0 };
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The median of every field over the runs of one variant (req/s spread kept as min/max). */
+function summarize(runner: string, backend: string, runs: Rate[]): Record<string, unknown> {
+  const pick = (f: keyof Rate) => {
+    const values = runs.map((r) => r[f]).filter((v): v is number => v !== undefined);
+    return values.length ? median(values) : undefined;
+  };
+  const rps = runs.map((r) => r.reqPerSec);
+  return {
+    runtime: runner,
+    backend,
+    reqPerSec: pick("reqPerSec"),
+    p50Ms: pick("p50Ms"),
+    p99Ms: pick("p99Ms"),
+    cpuUsPerReq: pick("cpuUsPerReq"),
+    perCoreCapacity: pick("perCoreCapacity"),
+    reqPerSecMin: Math.min(...rps),
+    reqPerSecMax: Math.max(...rps),
+    runs,
+  };
+}
+
 try {
   const currents = await buildSnapshots(dir);
-  const results: Array<Record<string, unknown>> = [];
-  for (const backend of ["sqlite", "slatedb"] as const) {
-    const rate = await readerRate(currents[backend], path.join(dir, "reader-cache"));
-    results.push({ runtime: "bun (in-process reader)", backend, ...rate });
-  }
   const config = path.join(dir, "server.json");
   // Default server (no value cache) on both runtimes, then Bun with the optional value cache.
   const variants = [
@@ -208,34 +261,50 @@ try {
     { runtime: "deno", cache: 0, backends: ["sqlite", "slatedb"] },
     { runtime: "bun", cache: 2 * KEYSET, backends: ["sqlite"] },
   ] as const;
-  for (const v of variants) {
-    writeFileSync(
-      config,
-      JSON.stringify({
-        port: 0,
-        refresh_interval_seconds: 0,
-        value_cache_entries: v.cache,
-        snapshots: {
-          sqlite: {
-            current_url: currents.sqlite,
-            local_root: path.join(dir, `cache-${v.runtime}-${v.cache}`),
+  const measured = new Map<string, { runner: string; backend: string; runs: Rate[] }>();
+  const record = (runner: string, backend: string, rate: Rate) => {
+    const id = `${runner}|${backend}`;
+    if (!measured.has(id)) measured.set(id, { runner, backend, runs: [] });
+    measured.get(id)!.runs.push(rate);
+  };
+  for (let round = 1; round <= RUNS; round++) {
+    console.error(`round ${round} of ${RUNS}`);
+    for (const backend of ["sqlite", "slatedb"] as const) {
+      record(
+        "bun (in-process reader)",
+        backend,
+        await readerRate(currents[backend], path.join(dir, "reader-cache")),
+      );
+    }
+    for (const v of variants) {
+      writeFileSync(
+        config,
+        JSON.stringify({
+          port: 0,
+          refresh_interval_seconds: 0,
+          value_cache_entries: v.cache,
+          snapshots: {
+            sqlite: {
+              current_url: currents.sqlite,
+              local_root: path.join(dir, `cache-${v.runtime}-${v.cache}`),
+            },
+            slatedb: { current_url: currents.slatedb },
           },
-          slatedb: { current_url: currents.slatedb },
-        },
-      }),
-    );
-    const server = await startServer(v.runtime, config);
-    try {
-      for (const backend of v.backends) {
-        runWrk(wrk, server.url, backend, 3); // warm: every key of the set, JIT, caches
-        const rate = runWrk(wrk, server.url, backend, DURATION, server.pid);
-        const label = `${v.runtime} (HTTP${v.cache ? ", value cache" : ""})`;
-        results.push({ runtime: label, backend, ...rate });
+        }),
+      );
+      const server = await startServer(v.runtime, config);
+      try {
+        for (const backend of v.backends) {
+          runWrk(wrk, server.url, backend, 3); // warm: every key of the set, JIT, caches
+          const label = `${v.runtime} (HTTP${v.cache ? ", value cache" : ""})`;
+          record(label, backend, runWrk(wrk, server.url, backend, DURATION, server.pid));
+        }
+      } finally {
+        await server.stop();
       }
-    } finally {
-      server.stop();
     }
   }
+  const results = [...measured.values()].map((m) => summarize(m.runner, m.backend, m.runs));
   load.end = loadavg()[0]!;
   const fmt = (n: number, d = 0) =>
     n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -243,18 +312,29 @@ try {
     String(r.runtime),
     String(r.backend),
     fmt(r.reqPerSec as number),
+    `${fmt(r.reqPerSecMin as number)}-${fmt(r.reqPerSecMax as number)}`,
     fmt(r.p50Ms as number, 3),
     fmt(r.p99Ms as number, 3),
     r.cpuUsPerReq === undefined ? "" : fmt(r.cpuUsPerReq as number, 1),
     r.perCoreCapacity === undefined ? "" : fmt(r.perCoreCapacity as number),
   ]);
-  const head = ["runner", "backend", "req/s", "p50 ms", "p99 ms", "cpu µs/req", "req/s per core"];
+  const head = [
+    "runner",
+    "backend",
+    "req/s",
+    "req/s range",
+    "p50 ms",
+    "p99 ms",
+    "cpu µs/req",
+    "req/s per core",
+  ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   console.log(
     `\nwarm gets, ${ROWS} rows in ${SHARDS} shards, ${KEYSET} distinct keys, wrk -t1 -c${CONNECTIONS} ` +
-      `${DURATION}s, ${cpus().length} cores (server: one JS thread)`,
+      `${DURATION}s, ${cpus().length} cores (server on core ${SERVER_CORE}, wrk on core ${LOAD_CORE}); ` +
+      `medians of ${RUNS} interleaved runs`,
   );
   console.log(line(head));
   console.log(line(widths.map((w) => "-".repeat(w))));
@@ -269,6 +349,7 @@ try {
     distinct_keys: KEYSET,
     duration_s: DURATION,
     connections: CONNECTIONS,
+    runs: RUNS,
     cores: cpus().length,
     load_average: load,
     goal: { req_per_s: 40_000, p99_ms: 5, what: "warm SQLite get on one core" },

@@ -45,6 +45,9 @@ export interface ShardedReaderOptions extends LocationOptions, BackendOptions {
   signal?: AbortSignal;
 }
 
+/** `getNow`'s answer for an absent key (frozen: shared by every call). */
+const NOT_FOUND: { readonly value: undefined } = Object.freeze({ value: undefined });
+
 export interface ReadOptions {
   routingContext?: RoutingContext;
   signal?: AbortSignal;
@@ -146,14 +149,59 @@ export class ShardedReader {
       const dbId = state.router.route(key, options.routingContext);
       if (dbId === null) return undefined;
       const encoded = state.router.encode(key);
-      const reader = await state.readerFor(dbId, options.signal);
+      // Warm shards are taken synchronously: a get then awaits only the shard read itself.
+      const reader = state.openReader(dbId) ?? (await state.readerFor(dbId, options.signal));
       if (!reader) return undefined;
-      const value = await readShard(dbId, () => reader.get(encoded));
+      let value: Uint8Array | undefined;
+      try {
+        value = await reader.get(encoded);
+      } catch (err) {
+        throw shardReadError(dbId, err);
+      }
       found = value !== undefined;
       return value;
     } finally {
       state.release();
-      safeEmit(this.#options.metrics, ReaderEvents.get, { duration_ms: performance.now() - started, found });
+      this.#emitGet(started, found);
+    }
+  }
+
+  /**
+   * `get` answered synchronously when it can be: the key's shard is open and reads local data (a
+   * downloaded SQLite shard). Returns `{ value }` then, or `undefined` when the answer needs I/O
+   * (call `get`). Servers use it to answer warm gets without a promise. Errors and metrics are
+   * those of `get`.
+   */
+  getNow(
+    key: ReaderKey,
+    options: { routingContext?: RoutingContext } = {},
+  ): { value: Uint8Array | undefined } | undefined {
+    const started = performance.now();
+    const state = this.#borrow();
+    let found = false;
+    let deferred = false;
+    try {
+      const dbId = state.router.route(key, options.routingContext);
+      if (dbId === null) return NOT_FOUND;
+      const encoded = state.router.encode(key);
+      if (state.shardsById[dbId] === undefined) return NOT_FOUND;
+      const reader = state.openReader(dbId);
+      if (reader?.getNow === undefined) {
+        deferred = true;
+        return undefined;
+      }
+      let value: Uint8Array | undefined;
+      try {
+        value = reader.getNow(encoded);
+      } catch (err) {
+        throw shardReadError(dbId, err);
+      }
+      found = value !== undefined;
+      return found ? { value } : NOT_FOUND;
+    } finally {
+      state.release();
+      // A deferred get is reported by the `get` that answers it.
+      if (!deferred) this.#emitGet(started, found);
     }
   }
 
@@ -185,7 +233,12 @@ export class ShardedReader {
       await forEachLimited([...groups], this.#concurrency, async ([dbId, group]) => {
         const reader = await state.readerFor(dbId, options.signal);
         if (!reader) return;
-        const values = await readShard(dbId, () => reader.multiGet(group.encoded));
+        let values: Array<Uint8Array | undefined>;
+        try {
+          values = await reader.multiGet(group.encoded);
+        } catch (err) {
+          throw shardReadError(dbId, err);
+        }
         for (let j = 0; j < group.positions.length; j++) results[group.positions[j]!] = values[j];
       });
       return results;
@@ -361,6 +414,10 @@ export class ShardedReader {
     if (this.#closed) throw new ReaderStateError("the reader is closed; open a new ShardedReader");
   }
 
+  #emitGet(started: number, found: boolean): void {
+    safeEmit(this.#options.metrics, ReaderEvents.get, { duration_ms: performance.now() - started, found });
+  }
+
   #borrow(): SnapshotState {
     this.#assertOpen();
     const state = this.#state;
@@ -394,14 +451,10 @@ async function buildState(
   return state;
 }
 
-/** Runs one shard read; non-shardy failures become `DbAdapterError` naming the shard. */
-async function readShard<T>(dbId: number, read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (err) {
-    if (err instanceof ShardyError) throw err;
-    throw new DbAdapterError(`Read failed for shard db_id=${dbId}: ${(err as Error)?.message ?? err}`, {
-      cause: err,
-    });
-  }
+/** A failed shard read: shardy errors pass through, others become `DbAdapterError` naming the shard. */
+function shardReadError(dbId: number, err: unknown): Error {
+  if (err instanceof ShardyError) return err;
+  return new DbAdapterError(`Read failed for shard db_id=${dbId}: ${(err as Error)?.message ?? err}`, {
+    cause: err,
+  });
 }

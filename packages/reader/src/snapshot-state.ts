@@ -39,6 +39,8 @@ export class SnapshotState {
   readonly shardsById: ReadonlyArray<ShardMeta | undefined>;
   readonly #checksums: Map<number, string>;
   readonly #readers = new Map<number, Promise<ShardReader>>();
+  /** Readers whose open has finished, by db id: warm reads take them without awaiting a promise. */
+  readonly #open: Array<ShardReader | undefined> = [];
   #borrows = 0;
   #retired = false;
   #closing: Promise<void> | undefined;
@@ -87,6 +89,11 @@ export class SnapshotState {
     }
   }
 
+  /** The reader of shard `dbId` when it is already open (the warm path), else `undefined`. */
+  openReader(dbId: number): ShardReader | undefined {
+    return this.#open[dbId];
+  }
+
   /** The reader of shard `dbId` (opened on first use), or `null` for an empty shard. */
   readerFor(dbId: number, signal?: AbortSignal): Promise<ShardReader | null> {
     const meta = this.shardsById[dbId];
@@ -106,15 +113,22 @@ export class SnapshotState {
           },
           signal,
         )
-        .catch((err: unknown) => {
-          // Forget the failure so a later read can try again.
-          this.#readers.delete(dbId);
-          if (err instanceof ShardyError) throw err;
-          throw new DbAdapterError(
-            `cannot open shard db_id=${dbId} at ${dbUrl} (${this.factory.description}): ${(err as Error)?.message ?? err}`,
-            { cause: err },
-          );
-        });
+        .then(
+          (reader) => {
+            // Only while still current: a reader opened after retirement is closed with the rest.
+            if (this.#readers.get(dbId) === pending) this.#open[dbId] = reader;
+            return reader;
+          },
+          (err: unknown) => {
+            // Forget the failure so a later read can try again.
+            this.#readers.delete(dbId);
+            if (err instanceof ShardyError) throw err;
+            throw new DbAdapterError(
+              `cannot open shard db_id=${dbId} at ${dbUrl} (${this.factory.description}): ${(err as Error)?.message ?? err}`,
+              { cause: err },
+            );
+          },
+        );
       this.#readers.set(dbId, pending);
     }
     return pending;
@@ -144,6 +158,7 @@ export class SnapshotState {
   async #closeReaders(): Promise<void> {
     const pending = [...this.#readers.values()];
     this.#readers.clear();
+    this.#open.length = 0;
     await Promise.allSettled(
       pending.map(async (p) => {
         const reader = await p;

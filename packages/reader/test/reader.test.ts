@@ -336,6 +336,36 @@ describe("ShardedReader key handling (file store)", () => {
     }
   });
 
+  test("getNow answers warm downloaded shards synchronously, as get does; otherwise defers to get", async () => {
+    const { store, prefix } = stores.open();
+    const rows = numberedRows(30, "n");
+    await writeSnapshot(store, prefix, { runId: "now", numDbs: 3, rows });
+    const events: string[] = [];
+    const metrics = { emit: (name: string, p: Record<string, unknown>) => events.push(`${name}:${p.found}`) };
+    const eager = await ShardedReader.open({ store, prefix, sqlite: { localRoot: tempDir() }, metrics });
+    const lazy = await ShardedReader.open({
+      store,
+      prefix,
+      openShards: "lazy",
+      sqlite: { localRoot: tempDir() },
+    });
+    const range = await ShardedReader.open({ store, prefix, sqlite: { mode: "range" } });
+    try {
+      for (const [k, v] of rows) expect(text(eager.getNow(k)!.value)).toBe(v);
+      expect(eager.getNow(1000n)).toEqual({ value: undefined });
+      expect(events.filter((e) => e === "reader.get:true")).toHaveLength(rows.length);
+      expect(events.filter((e) => e === "reader.get:false")).toHaveLength(1);
+      expect(() => eager.getNow("abc")).toThrow(ConfigValidationError);
+      // A shard not opened yet, or read through ranges, needs I/O: the caller must use get.
+      expect(lazy.getNow(rows[0]![0])).toBeUndefined();
+      expect(text(await lazy.get(rows[0]![0]))).toBe(rows[0]![1]);
+      expect(text(lazy.getNow(rows[0]![0])!.value)).toBe(rows[0]![1]);
+      expect(range.getNow(rows[1]![0])).toBeUndefined();
+    } finally {
+      for (const r of [eager, lazy, range]) await r.close();
+    }
+  });
+
   test("an empty snapshot (every shard empty) opens and answers not-found", async () => {
     const { store, prefix } = stores.open();
     await writeSnapshot(store, prefix, { runId: "empty", numDbs: 4, rows: [] });

@@ -6,7 +6,7 @@
  * credentials must answer 503 with a JSON error naming the credentials problem.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -21,6 +21,7 @@ const WORKERD = Bun.resolveSync("workerd/bin/workerd", import.meta.dir);
 let harness: Harness | undefined;
 let wrongCreds: RunningServer | undefined;
 let dir = "";
+let bundleScript = "";
 const started: RunningServer[] = [];
 
 function freePort(): Promise<number> {
@@ -122,6 +123,7 @@ beforeAll(async () => {
     },
   );
   if (build.exitCode !== 0) throw new Error(`edge bundle build failed: ${build.stderr.toString()}`);
+  bundleScript = path.join(bundleDir, "worker.js");
   const tokens = { read: `read-${crypto.randomUUID()}`, admin: `admin-${crypto.randomUUID()}` };
   const snapshots = Object.fromEntries(fixtures.snapshots.map((s) => [s.name, s.currentUrl]));
   const [port, badPort] = [await freePort(), await freePort()];
@@ -202,6 +204,14 @@ describe("edge worker in workerd", () => {
     expect(info.backend).toBe("sqlite:range");
     const slate = await (await fetch(`${h.server.url}/v1/edge-slatedb/info`, { headers: auth })).json();
     expect(slate.backend).toBe("slatedb");
+  });
+
+  test("the bundle is fetch-only: no AWS SDK module in it", () => {
+    const script = readFileSync(bundleScript, "utf8");
+    // The bundler heads every inlined module with a `// <path>` comment.
+    const modules = script.match(/^\/\/ \S+$/gm) ?? [];
+    expect(modules.length).toBeGreaterThan(10);
+    expect(modules.filter((m) => /@aws-sdk\/|@smithy\//.test(m))).toEqual([]);
   });
 
   test("wrong S3 credentials: 503 with a JSON error naming the problem, no secret", async () => {

@@ -32,6 +32,11 @@ export interface ShardWriter<R extends ShardWriteResult = ShardWriteResult> {
 export interface ShardReader {
   /** The value stored under the encoded `key`, or `undefined`. */
   get(key: Uint8Array): Promise<Uint8Array | undefined>;
+  /**
+   * The same answer synchronously, for readers whose data is local (the SQLite download reader):
+   * a warm get then costs no promise at all. Readers that may need I/O leave it out.
+   */
+  getNow?(key: Uint8Array): Uint8Array | undefined;
   /** Values for `keys`, in the same order. */
   multiGet(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>>;
   close(): Promise<void>;

@@ -103,6 +103,25 @@ export const driverCases: DriverCase[] = [
     },
   },
   {
+    name: "an immutable connection reads a file whose path needs URI escaping, and refuses writes",
+    run(driver, dir) {
+      const path = `${dir}/odd name %41?x=1#frag.db`;
+      const db = driver.open(path);
+      db.exec("CREATE TABLE kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID");
+      db.prepare("INSERT INTO kv (k, v) VALUES (?, ?)").run(bytes(1), bytes(4, 2));
+      db.close();
+      const ro = driver.open(path, { immutable: true });
+      const get = ro.prepare("SELECT v FROM kv WHERE k = ?");
+      assert.deepEqual(Array.from(get.get(bytes(1))!.v as Uint8Array), [4, 2]);
+      assert.equal(get.get(bytes(2)), undefined);
+      get.close();
+      assert.throws(() => ro.exec("INSERT INTO kv VALUES (x'03', x'03')"), /readonly|read-only|read only/i);
+      ro.close();
+      // A missing file is an error, not a new empty database.
+      assert.throws(() => driver.open(`${dir}/missing?.db`, { immutable: true }));
+    },
+  },
+  {
     name: "max_page_count turns growth into 'database or disk is full'",
     run(driver, dir) {
       const db = driver.open(`${dir}/full.db`);

@@ -2,8 +2,9 @@
  * Builds the edge worker bundle with Bun's bundler: `worker.js` (ES module, default export
  * `{ fetch }`) plus `shardy_kernel.wasm` and `sql-wasm.wasm`, which the worker imports as compiled
  * modules (workers may not compile wasm from bytes). `sql.js` is swapped for a small shim that
- * instantiates the embedded module. Node built-ins stay external (the worker runs with
- * `nodejs_compat`; the range-reading paths never call them).
+ * instantiates the embedded module, and the AWS SDK for a stub (the edge reads S3 with `fetch`). Node
+ * built-ins stay external (the worker runs with `nodejs_compat`; the range-reading paths never call
+ * them).
  *
  *   bun packages/server/src/edge/build.ts [OUT_DIR]     (default dist/edge)
  */
@@ -71,6 +72,16 @@ export async function buildEdgeBundle(outDir = path.join(ROOT, "dist", "edge")):
     ].join("\n"),
   );
 
+  // The edge reads S3 through FetchObjectStore (fetch + SigV4). S3Store imports the AWS SDK only
+  // when first used, but the bundler would still inline it (about 1 MB); a stub that fails when
+  // loaded keeps it out, and names the way if anything ever reaches it.
+  const noSdk = path.join(work, "no-aws-sdk.js");
+  writeFileSync(
+    noSdk,
+    'throw new Error("the AWS SDK is not in the edge bundle: the edge worker reads S3 through ' +
+      'FetchObjectStore (SHARDY_S3_ENDPOINT); S3Store needs the shardy server");\n',
+  );
+
   const result = await Bun.build({
     entrypoints: [entry],
     outdir: outDir,
@@ -86,6 +97,7 @@ export async function buildEdgeBundle(outDir = path.join(ROOT, "dist", "edge")):
         name: "shardy-edge",
         setup(build) {
           build.onResolve({ filter: /^sql\.js$/ }, () => ({ path: shim }));
+          build.onResolve({ filter: /^@aws-sdk\// }, () => ({ path: noSdk }));
           // Workspace packages from source (as deno.json maps them): a package's prebuilt dist
           // would bring its own copy of @shardy/errors and break instanceof checks.
           build.onResolve({ filter: /^@shardy\/[a-z]+$/ }, (args) => ({

@@ -41,6 +41,14 @@ class BunConnection implements SqliteConnection {
   }
 }
 
+/**
+ * `file:<path>?immutable=1` for SQLite's URI filenames: characters the URI syntax reserves are
+ * percent-encoded, so any local path names the same file.
+ */
+function immutableUri(path: string): string {
+  return `file:${path.replace(/[%?#]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}?immutable=1`;
+}
+
 export async function createBunDriver(): Promise<SqliteDriver> {
   // A variable specifier keeps other runtimes' module graphs from trying to resolve `bun:`.
   const specifier = "bun:sqlite";
@@ -49,9 +57,15 @@ export async function createBunDriver(): Promise<SqliteDriver> {
     name: "bun",
     inPlace: true,
     open(path: string, options?: OpenOptions): SqliteConnection {
-      const db = options?.readonly
-        ? new mod.Database(path, { readonly: true })
-        : new mod.Database(path, { create: true, readwrite: true });
+      // bun:sqlite reads URI filenames only when given the raw open flags.
+      const db = options?.immutable
+        ? new mod.Database(
+            immutableUri(path),
+            mod.constants.SQLITE_OPEN_READONLY | mod.constants.SQLITE_OPEN_URI,
+          )
+        : options?.readonly
+          ? new mod.Database(path, { readonly: true })
+          : new mod.Database(path, { create: true, readwrite: true });
       return new BunConnection(db);
     },
   };

@@ -59,6 +59,14 @@ export async function createNodeDriver(): Promise<SqliteDriver> {
     name: "node",
     inPlace: true,
     open(path: string, options?: OpenOptions): SqliteConnection {
+      if (options?.immutable) {
+        // No `immutable=1` URI here: Deno resolves the filename as a path for its permission check.
+        // Holding the shared lock for good (exclusive locking mode) spares every query the same
+        // lock and change check.
+        const db = new mod.DatabaseSync(path, { readOnly: true });
+        db.exec("PRAGMA locking_mode = EXCLUSIVE");
+        return new NodeConnection(db);
+      }
       return new NodeConnection(new mod.DatabaseSync(path, { readOnly: options?.readonly ?? false }));
     },
   };

@@ -100,7 +100,7 @@ export async function createSqlJsDriver(options?: SqlJsOptions): Promise<SqlJsDr
     open(path: string, openOptions?: OpenOptions): SqliteConnection {
       // node:fs is required only here, so edge bundles that use openBytes never touch it.
       const fs = localFs();
-      if (openOptions?.readonly) {
+      if (openOptions?.readonly || openOptions?.immutable) {
         // The copy lives in wasm memory; query_only makes it refuse writes like a read-only file.
         const db = new sql.Database(fs.readFileSync(path));
         db.exec("PRAGMA query_only = 1");

@@ -30,6 +30,13 @@ export interface SqliteConnection {
 export interface OpenOptions {
   /** Open an existing file read-only (default false: read-write, created if missing). */
   readonly?: boolean;
+  /**
+   * The file never changes while it is open (a verified cache copy): read-only, and SQLite skips
+   * the file locking and change check it otherwise pays on every query (`immutable=1`, or a shared
+   * lock held for good where URIs cannot be passed). Engines without a file (sql.js) treat it as
+   * `readonly`.
+   */
+  immutable?: boolean;
 }
 
 export interface SqliteDriver {

@@ -53,15 +53,18 @@ async function identityDirName(json: string): Promise<string> {
 const inflight = new Map<string, Promise<CachedShard>>();
 
 /** Returns a verified local copy of the shard, downloading it at most twice. */
-export async function ensureCachedShard(options: DownloadOptions): Promise<CachedShard> {
+export function ensureCachedShard(options: DownloadOptions): Promise<CachedShard> {
   const json = identityJson({ dbUrl: options.dbUrl, checkpointId: options.checkpointId ?? null });
   const shardDir = joinPath(options.localRoot, `shard=${String(options.dbId).padStart(5, "0")}`);
-  const dir = joinPath(shardDir, await identityDirName(json));
-  // One download per identity per process, however many readers open it at once.
-  let pending = inflight.get(dir);
+  // One download per identity per process, however many readers open it at once. Looked up before
+  // any await, so opens started together always share it (the directory name needs a digest).
+  const key = `${shardDir}\n${json}`;
+  let pending = inflight.get(key);
   if (!pending) {
-    pending = fetchIntoCache(options, shardDir, dir, json).finally(() => inflight.delete(dir));
-    inflight.set(dir, pending);
+    pending = identityDirName(json)
+      .then((name) => fetchIntoCache(options, shardDir, joinPath(shardDir, name), json))
+      .finally(() => inflight.delete(key));
+    inflight.set(key, pending);
   }
   return pending;
 }

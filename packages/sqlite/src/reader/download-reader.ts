@@ -50,7 +50,9 @@ export class SqliteDownloadReader implements ShardReader {
     const driver = options.driver ?? (await loadDriver());
     let db: SqliteConnection | undefined;
     try {
-      db = driver.open(cached.path, { readonly: true });
+      // The cached copy is verified and never rewritten in place, so SQLite may skip the per-query
+      // lock and change check (most of a warm get's cost otherwise).
+      db = driver.open(cached.path, { immutable: true });
       db.exec(`PRAGMA mmap_size = ${Math.trunc(options.mmapSize ?? DEFAULT_MMAP_SIZE)}`);
       db.exec(`PRAGMA cache_size = ${Math.trunc(options.cacheSize ?? -8000)}`);
       return new SqliteDownloadReader(options.dbUrl, cached.path, cached.downloaded, db);
@@ -66,11 +68,11 @@ export class SqliteDownloadReader implements ShardReader {
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.#getSync(key);
+    return this.getNow(key);
   }
 
   async multiGet(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
-    return keys.map((k) => this.#getSync(k));
+    return keys.map((k) => this.getNow(k));
   }
 
   async close(): Promise<void> {
@@ -80,7 +82,8 @@ export class SqliteDownloadReader implements ShardReader {
     this.#db = undefined;
   }
 
-  #getSync(key: Uint8Array): Uint8Array | undefined {
+  /** `get` without a promise: the copy is local, so the lookup is synchronous. */
+  getNow(key: Uint8Array): Uint8Array | undefined {
     if (!this.#db) throw new ReaderStateError(`shard reader for ${this.dbUrl} is closed`);
     try {
       const row = this.#lookup.get(key);
