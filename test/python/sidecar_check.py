@@ -2,11 +2,13 @@
 written from the spec byte by byte: a parser/checker for sidecars our TypeScript writer produces,
 and a producer (dbstat-based, as the reference does it) for sidecars our TypeScript reader consumes.
 """
+
 from __future__ import annotations
 
 import sqlite3
 import struct
 from dataclasses import dataclass
+from itertools import pairwise
 
 import zstandard
 
@@ -55,10 +57,10 @@ def parse(data: bytes) -> Sidecar:
     m = chain_offsets[c] if c else chain_offsets[0]
     chain_pages = [u32() for _ in range(m)]
     blob = body[at:]
-    assert all(a < b for a, b in zip(pagenos, pagenos[1:])), "pagenos not strictly ascending"
-    assert all(a < b for a, b in zip(heads, heads[1:])), "chain heads not strictly ascending"
+    assert all(a < b for a, b in pairwise(pagenos)), "pagenos not strictly ascending"
+    assert all(a < b for a, b in pairwise(heads)), "chain heads not strictly ascending"
     assert offsets[0] == 0 and offsets[-1] == len(blob), "page offsets do not span the blob"
-    assert chain_offsets[0] == 0 and all(a < b for a, b in zip(chain_offsets, chain_offsets[1:]))
+    assert chain_offsets[0] == 0 and all(a < b for a, b in pairwise(chain_offsets))
     stored = [blob[offsets[i] : offsets[i + 1]] for i in range(n)]
     chains = [chain_pages[chain_offsets[i] : chain_offsets[i + 1]] for i in range(c)]
     return Sidecar(body_size, page_size, db_tag, pagenos, stored, heads, chains, frame)
@@ -151,10 +153,10 @@ def check_against_db(sidecar: Sidecar, db_path: str) -> None:
     assert sidecar.page_size == page_size
     selected, chains = expected_from_dbstat(db_path)
     assert sidecar.pagenos == selected, (sidecar.pagenos[:10], selected[:10])
-    assert dict(zip(sidecar.chain_heads, sidecar.chains)) == chains
+    assert dict(zip(sidecar.chain_heads, sidecar.chains, strict=True)) == chains
     with open(db_path, "rb") as f:
         data = f.read()
-    for pgno, stored in zip(sidecar.pagenos, sidecar.stored_pages):
+    for pgno, stored in zip(sidecar.pagenos, sidecar.stored_pages, strict=True):
         real = data[(pgno - 1) * page_size : pgno * page_size]
         assert stored == strip(real, pgno), f"page {pgno} stored bytes differ"
         rebuilt = reconstruct(stored, pgno, page_size)

@@ -132,7 +132,7 @@ def test_shard_rows(emitted, name):
     num_dbs = con.execute("SELECT num_dbs FROM build_meta").fetchone()[0]
     rows = con.execute("SELECT * FROM shards ORDER BY db_id").fetchall()
     assert len(rows) == len(want["shards"]) <= num_dbs
-    for row, w in zip(rows, want["shards"]):
+    for row, w in zip(rows, want["shards"], strict=True):
         assert 0 <= row["db_id"] < num_dbs and row["db_id"] == w["db_id"]
         for column in ("db_url", "attempt", "row_count", "db_bytes", "checkpoint_id"):
             assert row[column] == w[column], column
@@ -151,7 +151,9 @@ def test_shard_rows(emitted, name):
 def test_u64_keys_beyond_2_pow_53_are_exact(emitted):
     out, _ = emitted
     con = open_manifest(out, "hash")
-    keys = [(json.loads(a), json.loads(b)) for a, b in con.execute("SELECT min_key, max_key FROM shards ORDER BY db_id")]
+    keys = [
+        (json.loads(a), json.loads(b)) for a, b in con.execute("SELECT min_key, max_key FROM shards ORDER BY db_id")
+    ]
     assert keys == [(1, 2**53 + 1), (2**63, 2**64 - 1)]
 
 
@@ -162,7 +164,12 @@ def test_custom_keeps_floats_and_unicode(emitted):
     assert custom["owner"] == "Zoë 😀"
     assert isinstance(custom["ratio"], float) and custom["ratio"] == 1.0
     assert custom["tiny"] == 1.5e-7
-    assert custom["sqlite_sidecar"] == {"codec": "zstd", "filename": "shard.sidecar", "format_version": 8, "page_size": 4096}
+    assert custom["sqlite_sidecar"] == {
+        "codec": "zstd",
+        "filename": "shard.sidecar",
+        "format_version": 8,
+        "page_size": 4096,
+    }
 
 
 def test_bytes_are_reference_readable_and_exact_in_custom(emitted):
@@ -193,4 +200,6 @@ def test_current_pointer(emitted):
         "run_id": want["run_id"],
         "updated_at": want["updated_at"],
     }
-    assert re.search(r"/manifests/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z_run_id=ts-hash/manifest$", pointer["manifest_ref"])
+    assert re.search(
+        r"/manifests/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z_run_id=ts-hash/manifest$", pointer["manifest_ref"]
+    )

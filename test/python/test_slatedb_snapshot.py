@@ -7,7 +7,6 @@ scan everything in order, and write nothing.
 
 import asyncio
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -75,6 +74,4 @@ def test_official_reader_reads_our_snapshot(tmp_path: Path, extra: tuple) -> Non
     assert files_under(tmp_path) == before, "the official reader must not write to the snapshot"
     assert manifest.initialized and manifest.last_l0_seq == 1 and len(manifest.l0) == 0
     assert [len(run.sst_views) for run in manifest.compacted] == [snapshot["sst_count"]]
-    assert [(c.id, c.manifest_id, c.name) for c in manifest.checkpoints] == [
-        (snapshot["checkpoint_id"], 1, "snapshot")
-    ]
+    assert [(c.id, c.manifest_id, c.name) for c in manifest.checkpoints] == [(snapshot["checkpoint_id"], 1, "snapshot")]

@@ -8,15 +8,13 @@ to the store's ETag); the TS download and range readers answer lookups from it.
 """
 
 import json
-import os
 import sqlite3
 import subprocess
 from pathlib import Path
 
 import pytest
-import xxhash
-
 import sidecar_check
+import xxhash
 
 ROOT = Path(__file__).resolve().parents[2]
 BUN = ROOT / ".tools" / "node_modules" / ".bin" / "bun"
@@ -135,7 +133,7 @@ def test_python_written_shard_reads_in_ts(store_root: Path, mode: str) -> None:
     if mode == "range":
         etag = cli("etag", str(store_root), f"{ATTEMPT}/shard.db")["etag"]
         (store_root / ATTEMPT / "shard.sidecar").write_bytes(sidecar_check.build(str(db_path), etag))
-    probe = [0, 1, 13, 26, 500, 1999, 3999] + list(range(100, 4000, 97))
+    probe = [0, 1, 13, 26, 500, 1999, 3999, *range(100, 4000, 97)]
     absent = [(1).to_bytes(8, "big"), (rows * 7).to_bytes(8, "big"), b"\x00", b""]
     out = cli("read", str(store_root), ATTEMPT, mode, *[key_of(i).hex() for i in probe], *[k.hex() for k in absent])
     values = out["values"]

@@ -2,6 +2,7 @@
  * The `shardy` command line: global options (reference §12 CLI) and one subcommand per verb, each
  * with its own `--help`. Verbs return their exit code; errors are printed as records on stderr.
  */
+import { PublishCurrentError } from "@shardy/errors";
 import { Command, CommanderError, Option } from "commander";
 import { cleanupCommand, historyCommand, rollbackCommand } from "./commands/history.ts";
 import {
@@ -13,6 +14,7 @@ import {
   shardsCommand,
 } from "./commands/read.ts";
 import { registerWriteCommands } from "./commands/write.ts";
+import { registerWriteServer } from "./commands/write-server.ts";
 import { CliContext } from "./context.ts";
 import { CliExit, ExitCode, UsageError } from "./errors.ts";
 import type { CliIo } from "./io.ts";
@@ -46,7 +48,9 @@ export function verb<A extends unknown[]>(io: CliIo, state: ProgramState, op: st
       }
       const key =
         typeof verbArgs[0] === "string" && ["get", "route"].includes(op) ? { key: verbArgs[0] } : {};
-      ctx.printer.error(op, err, key);
+      // The manifest is uploaded when `_CURRENT` fails: the record names it for a manual repoint.
+      const manifest = err instanceof PublishCurrentError ? { manifest_ref: err.manifestRef } : {};
+      ctx.printer.error(op, err, { ...key, ...manifest });
       state.exitCode = err instanceof UsageError ? ExitCode.usage : ExitCode.failure;
     }
   };
@@ -177,6 +181,7 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
     .action(verb(io, state, "cleanup", cleanupCommand));
 
   registerWriteCommands(program, io, state);
+  registerWriteServer(program, io, state, runCli);
 
   // Verbs take their options and arguments; an unexpected word is a usage error.
   program.commands.forEach((c) => {

@@ -4,6 +4,7 @@ session. A resource that cannot be had fails the tests that need it, with the fi
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +36,7 @@ def shardy_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "SHARDY_TEST_REAL_BIN": _real_shardy(),
         "SHARDY_BIN": str(FAULT_SHARDY),
         "SHARDY_TEST_FAULT_DIR": str(fault_dir),
+        "SHARDY_TEST_PYTHON": sys.executable,
     }
     os.environ.update(env)
     return env
@@ -199,3 +201,32 @@ def ray_session(shardy_env: dict[str, str]) -> Iterator[Any]:
         yield ray
     finally:
         ray.shutdown()
+
+
+@pytest.fixture
+def write(engine: Any) -> Any:
+    """The test module's engine writer (``engine`` fixture, an ``engine_suite.Engine``), HASH."""
+    return engine.hash
+
+
+@pytest.fixture
+def write_cel(engine: Any) -> Any:
+    """The test module's engine writer, CEL."""
+    return engine.cel
+
+
+@pytest.fixture
+def proxy_factory(minio: Minio) -> Iterator[Any]:
+    """Fault-injecting proxies in front of MinIO, closed after the test."""
+    from faultproxy import FaultProxy
+
+    proxies: list[FaultProxy] = []
+
+    def make() -> FaultProxy:
+        p = FaultProxy(minio.endpoint)
+        proxies.append(p)
+        return p
+
+    yield make
+    for p in proxies:
+        p.close()

@@ -40,8 +40,8 @@ def test_typed_errors_are_rebuilt_by_name() -> None:
     cur = error_from_stderr(
         "publish",
         1,
-        '{"op":"publish","error":"Writing p/_CURRENT failed (x); the manifest s3://b/p/manifests/t_run_id=r/manifest is '
-        'uploaded but not current.","error_type":"PublishCurrentError"}',
+        '{"op":"publish","error":"Writing p/_CURRENT failed (x); the manifest is uploaded but not current.",'
+        '"error_type":"PublishCurrentError","manifest_ref":"s3://b/p/manifests/t_run_id=r/manifest"}',
     )
     assert isinstance(cur, PublishCurrentError)
     assert cur.manifest_ref == "s3://b/p/manifests/t_run_id=r/manifest"

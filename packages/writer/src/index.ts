@@ -106,4 +106,4 @@ export {
   type ValueSpecWire,
 } from "./value-spec.ts";
 export { DEFAULT_WORKER_URL, WorkerPool, type WorkerPoolOptions } from "./workers/pool.ts";
-export { type WriteShardOptions, writeShard } from "./write-shard.ts";
+export { type WriteShardOptions, type WriteShardsOptions, writeShard, writeShards } from "./write-shard.ts";

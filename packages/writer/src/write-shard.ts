@@ -5,16 +5,17 @@
  * attempt is retried under the next `attempt=NN` URL without re-reading the input.
  */
 import { configuredNumDbs } from "@shardy/core";
-import { ConfigValidationError } from "@shardy/errors";
+import { ConfigValidationError, ShardAssignmentError } from "@shardy/errors";
 import { getKernel, type Kernel } from "@shardy/kernel";
 import type { ObjectStore } from "@shardy/store";
-import type { RecordBatch } from "apache-arrow";
+import { type Data, type RecordBatch, Type } from "apache-arrow";
 import type { ShardAdapterFactory } from "./adapter.ts";
 import { adapterFactoryFromConfig } from "./adapters/index.ts";
 import type { WriterEventListener } from "./events.ts";
+import { partitionByShard } from "./partition.ts";
 import { type ColumnInput, validateWriteConfig } from "./pipeline.ts";
 import { createWriteLimiters } from "./rate-limiter.ts";
-import { ShardHost } from "./shard-host.ts";
+import { ShardHost, type ShardHostOptions } from "./shard-host.ts";
 import { defaultLocalRoot, type ShardTarget } from "./shard-loop.ts";
 import type { ShardResult } from "./shard-result.ts";
 import { openSnapshotLocation } from "./store.ts";
@@ -109,29 +110,111 @@ export async function writeShard(options: WriteShardOptions): Promise<ShardResul
       await host.write(options.dbId, batch);
     }
     const [result] = await host.finishAll();
-    if (result) return result;
     // No rows: an empty shard (the manifest omits it), like the reference's empty partitions.
-    const attempt = options.attempt ?? 0;
-    return {
-      dbId: options.dbId,
-      dbUrl: null,
+    return (
+      result ?? emptyShardResult(options.dbId, options.attempt ?? 0, config.kv.adapter_factory.kind, options)
+    );
+  } catch (err) {
+    await host.abortAll();
+    throw err;
+  }
+}
+
+/** The result of a shard that received no rows: the manifest omits it (`db_url: null`). */
+function emptyShardResult(
+  dbId: number,
+  attempt: number,
+  backendKind: string,
+  task: { stageId?: number | null; taskAttemptId?: number | null },
+): ShardResult {
+  return {
+    dbId,
+    dbUrl: null,
+    attempt,
+    rowCount: 0,
+    dbBytes: 0,
+    minKey: null,
+    maxKey: null,
+    checkpointId: null,
+    writerInfo: {
       attempt,
-      rowCount: 0,
-      dbBytes: 0,
-      minKey: null,
-      maxKey: null,
-      checkpointId: null,
-      writerInfo: {
-        attempt,
-        durationMs: 0,
-        stageId: options.stageId ?? null,
-        taskAttemptId: options.taskAttemptId ?? null,
-      },
-      duplicates: 0,
-      checksum: null,
-      allAttemptUrls: [],
-      backend: { kind: config.kv.adapter_factory.kind },
-    };
+      durationMs: 0,
+      stageId: task.stageId ?? null,
+      taskAttemptId: task.taskAttemptId ?? null,
+    },
+    duplicates: 0,
+    checksum: null,
+    allAttemptUrls: [],
+    backend: { kind: backendKind },
+  };
+}
+
+/** The shard-id column of `batch` as int32s; a missing column, a null or a non-integer type is an error. */
+function shardIdsOf(batch: RecordBatch, column: string): Int32Array {
+  const vector = batch.getChild(column);
+  if (!vector) {
+    throw new ConfigValidationError(
+      `the stream has no shard-id column ${JSON.stringify(column)}; a multi-shard write needs each row's shard id there`,
+      { field: "shard_id_col" },
+    );
+  }
+  const out = new Int32Array(batch.numRows);
+  let at = 0;
+  for (const d of vector.data as Data[]) {
+    if (d.nullCount > 0) {
+      throw new ShardAssignmentError(`shard-id column ${JSON.stringify(column)} has null shard ids`);
+    }
+    if (d.typeId !== Type.Int) {
+      throw new ConfigValidationError(
+        `shard-id column ${JSON.stringify(column)} must hold integers, got ${String(d.type)}`,
+        { field: "shard_id_col" },
+      );
+    }
+    const values = (d.values as ArrayLike<number | bigint>) ?? [];
+    for (let i = 0; i < d.length; i++) out[at++] = Number(values[d.offset + i]);
+  }
+  return out;
+}
+
+export interface WriteShardsOptions {
+  host: ShardHostOptions;
+  /** The shards this stream holds; a row of another shard is a `ShardAssignmentError`. */
+  dbIds: readonly number[];
+  /** The column carrying each row's shard id (the build's `shard_id_col`). */
+  shardIdCol: string;
+  batches: AsyncIterable<RecordBatch> | Iterable<RecordBatch>;
+}
+
+/**
+ * Several shards from one stream (one `shardy write-shard --db-ids` process per engine
+ * partition): batches split by their shard-id column, every listed shard written and sealed in
+ * id order. One result per listed shard, in id order; a listed shard without rows is empty.
+ */
+export async function writeShards(options: WriteShardsOptions): Promise<ShardResult[]> {
+  const ids = [...new Set(options.dbIds)].sort((a, b) => a - b);
+  const bound = ids.length === 0 ? 0 : ids[ids.length - 1]! + 1;
+  const listed = new Uint8Array(bound);
+  for (const id of ids) listed[id] = 1;
+  const host = new ShardHost(options.host);
+  try {
+    for await (const batch of options.batches) {
+      options.host.signal?.throwIfAborted();
+      if (batch.numRows === 0) continue;
+      const shardIds = shardIdsOf(batch, options.shardIdCol);
+      for (const id of shardIds) {
+        if (!(id >= 0 && id < bound && listed[id] === 1)) {
+          throw new ShardAssignmentError(
+            `a row with shard id ${id} arrived, but this write takes shards [${ids.join(", ")}] only`,
+          );
+        }
+      }
+      for (const slice of partitionByShard(batch, shardIds, bound)) await host.write(slice.dbId, slice.batch);
+    }
+    const written = new Map((await host.finishAll()).map((r) => [r.dbId, r]));
+    const attempt = options.host.startAttempt ?? 0;
+    return ids.map(
+      (id) => written.get(id) ?? emptyShardResult(id, attempt, options.host.adapters.kind, options.host),
+    );
   } catch (err) {
     await host.abortAll();
     throw err;

@@ -1,13 +1,14 @@
 /**
  * Writer verbs, thin wrappers over @shardy/writer:
  *   build-snapshot  files -> published snapshot, with a progress bar on stderr
- *   write-shard     Arrow IPC stream on stdin -> one shard attempt -> shard result JSON on stdout
- *                   (what the Dask/Ray shells run per partition)
+ *   write-shard     Arrow IPC stream on stdin -> one shard attempt (--db-id) or every shard of an
+ *                   engine partition (--db-ids, rows carry their shard id) -> one shard result JSON
+ *                   line per shard on stdout (what the Dask/Ray shells run per partition)
  *   publish         shard result JSON lines -> winners, manifest, _CURRENT, loser cleanup -> BuildResult
  */
 import { rmSync } from "node:fs";
 import path from "node:path";
-import { configuredNumDbs, pyJsonLoads } from "@shardy/core";
+import { configuredNumDbs, pyJsonLoads, type RetryConfig } from "@shardy/core";
 import {
   adapterFactoryFromConfig,
   batchToIpc,
@@ -26,13 +27,16 @@ import {
   shardResultFromJson,
   shardResultToJson,
   writeShardAttempt,
+  writeShards,
   writeShardWithRetry,
 } from "@shardy/writer";
+import type { RecordBatch } from "apache-arrow";
 import { type Command, Option } from "commander";
 import type { CliContext } from "../context.ts";
 import { parseNonNegativeInt } from "../durations.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import type { CliIo } from "../io.ts";
+import { IpcEndTracker } from "../ipc-end.ts";
 import type { OutputRecord } from "../output.ts";
 import { type ProgramState, verb } from "../program.ts";
 import { ProgressBar } from "../progress.ts";
@@ -115,18 +119,38 @@ export async function buildSnapshotCommand(
 interface WriteShardFlags extends WriteConfigFlags, ValueFlags {
   keyCol?: string;
   dbId?: string;
+  dbIds?: string;
   attempt?: string;
   stageId?: string;
   taskAttemptId?: string;
+}
+
+/** The record batches on stdin; the stream must end with Arrow's end-of-stream marker. */
+async function* stdinBatches(ctx: CliContext): AsyncGenerator<RecordBatch> {
+  const what = "stdin (Arrow IPC stream)";
+  const end = new IpcEndTracker(what);
+  yield* readIpcStream(end.track(ctx.io.stdinStream()), what);
+  end.assertEnded();
+}
+
+/** `--db-ids 0,3,7`: distinct non-negative shard ids. */
+function parseDbIds(text: string): number[] {
+  const parts = text.split(",").map((p) => p.trim());
+  if (parts.some((p) => p === ""))
+    throw new UsageError(
+      `--db-ids takes comma-separated shard ids such as 0,3,7, got ${JSON.stringify(text)}`,
+    );
+  return [...new Set(parts.map((p) => parseNonNegativeInt(p, "--db-ids")))].sort((a, b) => a - b);
 }
 
 export async function writeShardCommand(ctx: CliContext, flags: WriteShardFlags): Promise<number> {
   const config = buildWriteConfig(ctx, flags);
   const keyCol = requireKeyCol(flags.keyCol);
   const valueSpec = valueSpecFrom(flags);
-  if (flags.dbId === undefined)
-    throw new UsageError("--db-id <n> is required (the shard this stdin belongs to)");
-  const dbId = parseNonNegativeInt(flags.dbId, "--db-id");
+  if ((flags.dbId === undefined) === (flags.dbIds === undefined))
+    throw new UsageError(
+      "write-shard takes --db-id <n> (every row on stdin belongs to shard n) or --db-ids <a,b,...> (rows carry their shard id in the shard-id column), one of the two",
+    );
   const attempt = flags.attempt === undefined ? 0 : parseNonNegativeInt(flags.attempt, "--attempt");
   const runId = config.output.run_id;
   if (!runId)
@@ -143,9 +167,8 @@ export async function writeShardCommand(ctx: CliContext, flags: WriteShardFlags)
     localRoot: config.output.local_root ?? defaultLocalRoot(),
   };
   const interrupt = interruptSignal();
-  const options: ShardWriteOptions = {
+  const common: Omit<ShardWriteOptions, "dbId"> = {
     target,
-    dbId,
     keyCol,
     valueSpec,
     keyEncoding: config.kv.key_encoding,
@@ -165,37 +188,52 @@ export async function writeShardCommand(ctx: CliContext, flags: WriteShardFlags)
         : parseNonNegativeInt(flags.taskAttemptId, "--task-attempt-id"),
     signal: interrupt.signal,
   };
-  const batches = readIpcStream(ctx.io.stdinStream(), "stdin (Arrow IPC stream)");
-  let result: ShardResult;
+  const batches = stdinBatches(ctx);
+  let results: ShardResult[];
   try {
-    if (config.retry.shard_retry === null) {
-      result = await writeShardAttempt(options, attempt, batches);
+    if (flags.dbIds !== undefined) {
+      results = await writeShards({
+        host: { ...common, retry: config.retry.shard_retry, startAttempt: attempt },
+        dbIds: parseDbIds(flags.dbIds),
+        shardIdCol: config.shard_id_col,
+        batches,
+      });
     } else {
-      // stdin can be read once; retries replay a local spool of it.
-      const spoolPath = path.join(
-        target.localRoot,
-        `run_id=${runId}`,
-        `db=${String(dbId).padStart(5, "0")}`,
-        `stdin-${process.pid}.spool`,
-      );
-      const spool = new Spool(spoolPath);
-      try {
-        for await (const batch of batches) spool.append(batchToIpc(batch));
-        spool.seal();
-        result = await writeShardWithRetry(options, () => spool.batches(), config.retry.shard_retry, {
-          startAttempt: attempt,
-        });
-      } finally {
-        spool.seal();
-        rmSync(spoolPath, { force: true });
-      }
+      const dbId = parseNonNegativeInt(flags.dbId!, "--db-id");
+      results = [await writeOneShard({ ...common, dbId }, attempt, config.retry.shard_retry, batches)];
     }
   } finally {
     interrupt.dispose();
   }
-  // The wire form, one line, whatever the output format: `shardy publish` and the shells read it.
-  ctx.io.stdout(`${shardResultToJson(result)}\n`);
+  // The wire form, one line per shard, whatever the output format: `shardy publish` and the shells read it.
+  ctx.io.stdout(results.map((r) => `${shardResultToJson(r)}\n`).join(""));
   return ExitCode.ok;
+}
+
+/** One shard from stdin; with `shard_retry`, retries replay a local spool (stdin can be read once). */
+async function writeOneShard(
+  options: ShardWriteOptions,
+  attempt: number,
+  retry: RetryConfig | null,
+  batches: AsyncIterable<RecordBatch>,
+): Promise<ShardResult> {
+  if (retry === null) return writeShardAttempt(options, attempt, batches);
+  const t = options.target;
+  const spoolPath = path.join(
+    t.localRoot,
+    `run_id=${t.runId}`,
+    `db=${String(options.dbId).padStart(5, "0")}`,
+    `stdin-${process.pid}.spool`,
+  );
+  const spool = new Spool(spoolPath);
+  try {
+    for await (const batch of batches) spool.append(batchToIpc(batch));
+    spool.seal();
+    return await writeShardWithRetry(options, () => spool.batches(), retry, { startAttempt: attempt });
+  } finally {
+    spool.seal();
+    rmSync(spoolPath, { force: true });
+  }
 }
 
 interface PublishFlags extends WriteConfigFlags {
@@ -288,9 +326,15 @@ export function registerWriteCommands(program: Command, io: CliIo, state: Progra
 
   const shard = program
     .command("write-shard")
-    .description("write one shard attempt from an Arrow IPC stream on stdin; print its shard result JSON")
+    .description(
+      "write shard attempts from an Arrow IPC stream on stdin; print one shard result JSON line per shard",
+    )
     .option("--key-col <column>", "the key column")
     .option("--db-id <n>", "the shard id of every row on stdin")
+    .option(
+      "--db-ids <ids>",
+      "comma-separated shard ids of the rows on stdin, each row's id in the shard-id column (one process for several shards)",
+    )
     .option("--attempt <n>", "attempt number (default 0; picks the attempt=NN directory)")
     .option("--stage-id <n>", "engine stage id for writer_info")
     .option("--task-attempt-id <n>", "engine task attempt id for writer_info (winner tie-break)");

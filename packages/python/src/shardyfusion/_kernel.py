@@ -88,9 +88,23 @@ def _engine_and_module() -> tuple[Any, Any]:
         if _module is None:
             import wasmtime
 
-            engine = wasmtime.Engine()
+            engine = wasmtime.Engine(_engine_config())
             _module = (engine, wasmtime.Module.from_file(engine, str(kernel_path())))
         return _module
+
+
+def _engine_config() -> Any:
+    """wasmtime's compilation cache (``~/.cache/wasmtime``, keyed by module and wasmtime version):
+    every engine worker process routes, and compiling the kernel costs ~0.3 s of CPU each time;
+    without a usable cache directory, plain compilation."""
+    import wasmtime
+
+    config = wasmtime.Config()
+    try:
+        config.cache = True
+    except Exception:  # e.g. no writable home: compile every time
+        config = wasmtime.Config()
+    return config
 
 
 def get_kernel() -> Kernel:

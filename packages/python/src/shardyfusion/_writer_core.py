@@ -10,19 +10,21 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ._cel import CelRouting, discover_num_dbs
 from ._kernel import get_kernel
-from ._shardy import find_shardy, run_shardy
+from ._shardy import find_shardy, run_shardy, run_shardy_warm
 from .config import CelShardedWriteConfig, HashShardedWriteConfig, WriteConfig
-from .errors import ConfigValidationError, ShardCoverageError, ShardyfusionError
+from .errors import ConfigValidationError, ShardCoverageError
 from .inputs import ColumnWriteInput
 from .manifest import BuildResult, build_result_from_wire
 from .serde import ValueSpec
@@ -41,6 +43,8 @@ RESULT_COLUMNS = (
     "result_json",
 )
 _VALUE_COL = "__shardy_value__"
+#: Rows per Arrow record batch sent to shardy.
+_IPC_BATCH_ROWS = 65536
 
 
 def empty_results() -> pd.DataFrame:
@@ -183,6 +187,17 @@ def new_run_id(config: WriteConfig) -> str:
     return config.output.run_id or uuid.uuid4().hex
 
 
+def begin_build(
+    entry: str, config: WriteConfig, expected: type, input: ColumnWriteInput, columns: Callable[[], Sequence[str]]
+) -> str:
+    """What every writer entry point checks before any engine work (arguments, the input's
+    columns, the executable and the kernel); the build's run id."""
+    check_arguments(entry, config, expected, input)
+    check_columns(columns(), config, input)
+    preflight()
+    return new_run_id(config)
+
+
 class _ConfigFile:
     """The config as a private temp file for ``--config-json @file`` (credentials stay off argv)."""
 
@@ -253,47 +268,73 @@ def assign_shard_ids_arrow(table: pa.Table, key_col: str, num_dbs: int, shard_id
 # ---------------------------------------------------------------------------------------------
 
 
-def _shard_table(plan: ShardWritePlan, rows: pd.DataFrame) -> pa.Table:
-    """One shard's rows as Arrow: the key and value columns, the shard-id column dropped."""
-    data = rows.drop(columns=[plan.shard_id_col])
+def _partition_table(plan: ShardWritePlan, pdf: pd.DataFrame) -> pa.Table:
+    """A partition's rows as Arrow: the key, the value column(s) and the shard id, ordered by
+    shard id (then by key with ``sort_within_partitions``) so each shard is one slice."""
     spec = plan.value_spec
+    key, col = plan.key_col, plan.shard_id_col
+    ids = pa.array(pdf[col].to_numpy(dtype="int32", copy=False), type=pa.int32())
     if spec.kind == "callable":
-        records = data.to_dict("records")
+        records = pdf.drop(columns=[col]).to_dict("records")
         values = pa.array([spec.encode(r) for r in records], type=pa.binary())
-        keys = pa.Array.from_pandas(data[plan.key_col])
-        return pa.table({plan.key_col: keys, _VALUE_COL: values})
-    if spec.kind == "binary_col":
-        wanted = [plan.key_col] + ([spec.col] if spec.col and spec.col != plan.key_col else [])
-        data = data[wanted]
-    elif spec.cols is not None:
-        wanted = [plan.key_col] + [c for c in spec.cols if c in data.columns and c != plan.key_col]
-        data = data[wanted]
-    return pa.Table.from_pandas(data, preserve_index=False)
+        table = pa.table({key: pa.Array.from_pandas(pdf[key]), _VALUE_COL: values})
+    else:
+        if spec.kind == "binary_col":
+            wanted = [key] + ([spec.col] if spec.col and spec.col != key else [])
+        elif spec.cols is not None:
+            wanted = [key] + [c for c in spec.cols if c in pdf.columns and c != key]
+        else:
+            wanted = [c for c in pdf.columns if c != col]
+        table = pa.Table.from_pandas(pdf[wanted], preserve_index=False)
+    table = table.append_column(col, ids)
+    order = [(col, "ascending")] + ([(key, "ascending")] if plan.sort_within_partitions else [])
+    return table.take(pc.sort_indices(table, sort_keys=order))
 
 
-def _ipc_bytes(table: pa.Table) -> pa.Buffer:
+def _shard_slices(table: pa.Table, col: str) -> list[tuple[int, int, int]]:
+    """``(db_id, start, length)`` of each shard in a table ordered by shard id."""
+    ids = table.column(col).to_numpy()
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    lengths = np.diff(np.r_[starts, len(ids)])
+    return [(int(ids[s]), int(s), int(n)) for s, n in zip(starts, lengths, strict=True)]
+
+
+def _balanced_groups(slices: list[tuple[int, int, int]], count: int) -> list[list[tuple[int, int, int]]]:
+    """The shards split into ``count`` groups of about equal rows (largest first, to the lightest)."""
+    groups: list[list[tuple[int, int, int]]] = [[] for _ in range(count)]
+    load = [0] * count
+    for item in sorted(slices, key=lambda s: -s[2]):
+        i = load.index(min(load))
+        groups[i].append(item)
+        load[i] += item[2]
+    return [sorted(g) for g in groups if g]
+
+
+def write_shards(
+    plan: ShardWritePlan, table: pa.Table, slices: Sequence[tuple[int, int, int]], executable: str | None = None
+) -> list[dict[str, Any]]:
+    """Several shards through one ``shardy write-shard --db-ids`` call, run by this worker's warm
+    ``shardy write-server``: their slices of ``table`` as one Arrow IPC stream; the parsed shard
+    results, one per shard."""
+    exe = executable or find_shardy()
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table, max_chunksize=65536)
-    return sink.getvalue()
-
-
-def write_shard_table(
-    plan: ShardWritePlan, db_id: int, table: pa.Table, executable: str | None = None
-) -> dict[str, Any]:
-    """One shard through ``shardy write-shard``; the parsed shard result."""
-    exe = executable or find_shardy()
+        for _, start, length in slices:
+            writer.write_table(table.slice(start, length), max_chunksize=_IPC_BATCH_ROWS)
+    db_ids = ",".join(str(db_id) for db_id, _, _ in slices)
     with _ConfigFile(plan.config_json) as path:
-        out = run_shardy(
+        out = run_shardy_warm(
             exe,
             "write-shard",
-            ["--config-json", f"@{path}", *plan.common_args(), "--db-id", str(db_id), *plan.value_args()],
-            stdin=_ipc_bytes(table),
+            ["--config-json", f"@{path}", *plan.common_args(), "--db-ids", db_ids, *plan.value_args()],
+            sink.getvalue(),
         )
-    line = out.strip().splitlines()[-1]
-    result: dict[str, Any] = json.loads(line)
-    result["_json"] = line
-    return result
+    results: list[dict[str, Any]] = []
+    for line in out.strip().splitlines():
+        result: dict[str, Any] = json.loads(line)
+        result["_json"] = line
+        results.append(result)
+    return results
 
 
 def _result_row(result: dict[str, Any]) -> dict[str, Any]:
@@ -317,33 +358,28 @@ def write_partition(pdf: pd.DataFrame, plan: ShardWritePlan) -> pd.DataFrame:
     if pdf is None or len(pdf) == 0:
         return empty_results()
     exe = find_shardy()
-    groups = [(int(db_id), group) for db_id, group in pdf.groupby(plan.shard_id_col, sort=True)]  # type: ignore[call-overload]
-
-    def write(item: tuple[int, pd.DataFrame]) -> dict[str, Any]:
-        db_id, group = item
-        if plan.sort_within_partitions:
-            group = group.sort_values(plan.key_col, kind="stable")
-        return _result_row(write_shard_table(plan, db_id, _shard_table(plan, group), exe))
-
-    # The work happens in the shardy processes: a partition holding several shards (the shuffle is
-    # not 1:1) writes them side by side instead of leaving the machine's other cores idle.
-    workers = min(len(groups), shard_concurrency())
-    if workers <= 1:
-        rows = [write(g) for g in groups]
+    table = _partition_table(plan, pdf)
+    # One shardy call for all the partition's shards by default, run by a warm write server: a
+    # fresh process's start-up and warm-up cost as much as a few hundred thousand rows, and the
+    # engine already runs partitions side by side. `SHARDY_SHARD_CONCURRENCY=n` splits a
+    # partition's shards over up to n calls (balanced by rows), each with its own server.
+    slices = _shard_slices(table, plan.shard_id_col)
+    groups = _balanced_groups(slices, min(len(slices), shard_concurrency()))
+    if len(groups) == 1:
+        results = write_shards(plan, table, groups[0], exe)
     else:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="shardy-write") as pool:
-            rows = list(pool.map(write, groups))
-    if not rows:
-        return empty_results()
-    return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+        with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="shardy-write") as pool:
+            results = [r for rs in pool.map(lambda g: write_shards(plan, table, g, exe), groups) for r in rs]
+    rows = sorted((_result_row(r) for r in results), key=lambda r: int(r["db_id"]))
+    return pd.DataFrame(rows, columns=list(RESULT_COLUMNS)) if rows else empty_results()
 
 
 def shard_concurrency() -> int:
-    """Shards one partition writes at once: ``SHARDY_SHARD_CONCURRENCY``, else the CPU count."""
+    """Processes one partition writes with at once: ``SHARDY_SHARD_CONCURRENCY``, else 1."""
     env = os.environ.get("SHARDY_SHARD_CONCURRENCY")
     if env and env.isdigit() and int(env) > 0:
         return int(env)
-    return max(1, os.cpu_count() or 1)
+    return 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -449,10 +485,6 @@ def publish(
     record = json.loads(out.strip().splitlines()[-1])
     total_ms = int((time.perf_counter() - started) * 1000)
     return build_result_from_wire(record, sharding_ms=sharding_ms, write_ms=write_ms, total_ms=total_ms)
-
-
-def is_shardy_error(err: BaseException) -> bool:
-    return isinstance(err, ShardyfusionError)
 
 
 def preflight() -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypedDict
@@ -208,6 +208,10 @@ def _input(groups: Mapping[str, Any], flat: Mapping[str, Any], sharding: Any) ->
     return inp
 
 
+#: Constructor arguments that are whole groups (an object or a dict), not flat shortcuts.
+_GROUP_ARGS = ("storage", "output", "manifest", "kv", "retry", "rate_limits")
+
+
 class _BaseWriteConfig:
     """Shared groups and accessors; subclasses set ``sharding``."""
 
@@ -219,6 +223,19 @@ class _BaseWriteConfig:
     retry: WriterRetryConfig
     rate_limits: KvWriteRateLimitConfig
     shard_id_col: str
+
+    def _init_from(
+        self, validate: Callable[[dict[str, Any]], dict[str, Any]], args: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Both configs' constructors: their keyword arguments (``locals()``: the group objects
+        or dicts, the flat shortcuts and ``sharding``) validated into the wire form, adopted."""
+        groups = {name: args[name] for name in _GROUP_ARGS}
+        flat = {k: v for k, v in args.items() if k not in _GROUP_ARGS and k not in ("self", "sharding")}
+        wire = validate(_input(groups, flat, args["sharding"]))
+        self._adopt(
+            wire, _pick_factory(args["kv"], args["adapter_factory"]), _pick_retry(args["retry"], args["shard_retry"])
+        )
+        return wire
 
     def _adopt(self, wire: dict[str, Any], factory: AdapterFactory | None, shard_retry: RetryConfig | None) -> None:
         self._wire = wire
@@ -347,33 +364,7 @@ class HashShardedWriteConfig(_BaseWriteConfig):
         max_write_bytes_per_second: float | None = None,
         shard_id_col: str | None = None,
     ) -> None:
-        inp = _input(
-            {
-                "storage": storage,
-                "output": output,
-                "manifest": manifest,
-                "kv": kv,
-                "retry": retry,
-                "rate_limits": rate_limits,
-            },
-            {
-                "num_dbs": num_dbs,
-                "max_keys_per_shard": max_keys_per_shard,
-                "s3_prefix": s3_prefix,
-                "credential_provider": credential_provider,
-                "s3_connection_options": s3_connection_options,
-                "key_encoding": key_encoding,
-                "batch_size": batch_size,
-                "adapter_factory": adapter_factory,
-                "shard_retry": shard_retry,
-                "max_writes_per_second": max_writes_per_second,
-                "max_write_bytes_per_second": max_write_bytes_per_second,
-                "shard_id_col": shard_id_col,
-            },
-            sharding,
-        )
-        wire = _validate.validate_hash_config(inp)
-        self._adopt(wire, _pick_factory(kv, adapter_factory), _pick_retry(retry, shard_retry))
+        wire = self._init_from(_validate.validate_hash_config, locals())
         self.sharding = HashShardingConfig(**wire["sharding"])
 
     @property
@@ -383,6 +374,12 @@ class HashShardedWriteConfig(_BaseWriteConfig):
     @property
     def max_keys_per_shard(self) -> int | None:
         return self.sharding.max_keys_per_shard
+
+
+def _validate_cel_config(inp: dict[str, Any]) -> dict[str, Any]:
+    from ._cel import check_cel_expr  # imported with the first CEL config, not with the package
+
+    return _validate.validate_cel_config(inp, check_cel_expr)
 
 
 class CelShardedWriteConfig(_BaseWriteConfig):
@@ -415,37 +412,11 @@ class CelShardedWriteConfig(_BaseWriteConfig):
         max_write_bytes_per_second: float | None = None,
         shard_id_col: str | None = None,
     ) -> None:
-        inp = _input(
-            {
-                "storage": storage,
-                "output": output,
-                "manifest": manifest,
-                "kv": kv,
-                "retry": retry,
-                "rate_limits": rate_limits,
-            },
-            {
-                "cel_expr": cel_expr,
-                "cel_columns": dict(cel_columns) if cel_columns is not None else None,
-                "routing_values": list(routing_values) if routing_values is not None else None,
-                "infer_routing_values_from_data": infer_routing_values_from_data,
-                "s3_prefix": s3_prefix,
-                "credential_provider": credential_provider,
-                "s3_connection_options": s3_connection_options,
-                "key_encoding": key_encoding,
-                "batch_size": batch_size,
-                "adapter_factory": adapter_factory,
-                "shard_retry": shard_retry,
-                "max_writes_per_second": max_writes_per_second,
-                "max_write_bytes_per_second": max_write_bytes_per_second,
-                "shard_id_col": shard_id_col,
-            },
-            sharding,
-        )
-        from ._cel import check_cel_expr
-
-        wire = _validate.validate_cel_config(inp, check_cel_expr)
-        self._adopt(wire, _pick_factory(kv, adapter_factory), _pick_retry(retry, shard_retry))
+        if cel_columns is not None:
+            cel_columns = dict(cel_columns)
+        if routing_values is not None:
+            routing_values = list(routing_values)
+        wire = self._init_from(_validate_cel_config, locals())
         self.sharding = CelShardingConfig(**wire["sharding"])
 
     @property

@@ -23,20 +23,17 @@ from ..._writer_core import (
     ShardWritePlan,
     assign_cel_ids_pandas,
     assign_shard_ids_pandas,
+    begin_build,
     cel_num_dbs,
-    check_arguments,
-    check_columns,
     coverage_error,
     empty_results,
     make_plan,
-    new_run_id,
-    preflight,
     publish,
     resolve_num_dbs,
     results_pdf_to_attempts,
     write_partition,
 )
-from ...config import CelShardedWriteConfig, HashShardedWriteConfig
+from ...config import CelShardedWriteConfig, HashShardedWriteConfig, WriteConfig
 from ...errors import ShardyfusionError
 from ...inputs import ColumnWriteInput
 from ...manifest import BuildResult
@@ -58,12 +55,9 @@ def write_hash_sharded(
     options: DaskWriteOptions | None = None,
 ) -> BuildResult:
     """Builds and publishes a hash-sharded snapshot from a Dask DataFrame."""
-    check_arguments("write_hash_sharded", config, HashShardedWriteConfig, input)
-    options = options or DaskWriteOptions()
     started = time.perf_counter()
-    check_columns(list(ddf.columns), config, input)
-    preflight()
-    run_id = new_run_id(config)
+    run_id = begin_build("write_hash_sharded", config, HashShardedWriteConfig, input, lambda: list(ddf.columns))
+    options = options or DaskWriteOptions()
     num_dbs = resolve_num_dbs(config, lambda: len(ddf))
     col = config.shard_id_col
 
@@ -73,18 +67,7 @@ def write_hash_sharded(
         _verify(routed, input.key_col, col, num_dbs)
 
     plan = make_plan(config, input, num_dbs, run_id, options.sort_within_partitions)
-    # Dask picks its P2P shuffle whenever a distributed client exists, even when another scheduler
-    # is the ambient one (it then fails); task-based shuffling works on every scheduler.
-    method = None if _ambient_client(routed) is not None else "tasks"
-    shuffled = routed.shuffle(on=col, npartitions=num_dbs, shuffle_method=method)
-    written = shuffled.map_partitions(write_partition, plan, meta=empty_results())
-    sharding_ms = int((time.perf_counter() - started) * 1000)
-
-    write_started = time.perf_counter()
-    results = _compute_results(written, routed, col)
-    attempts = results_pdf_to_attempts(results)
-    write_ms = int((time.perf_counter() - write_started) * 1000)
-    return publish(config, plan, attempts, started, sharding_ms, write_ms)
+    return _shuffle_write_publish(config, plan, routed, started)
 
 
 def write_cel_sharded(
@@ -96,12 +79,9 @@ def write_cel_sharded(
     """Builds and publishes a CEL-sharded snapshot from a Dask DataFrame: shard ids from the
     expression over each partition's ``cel_columns`` (kernel, Arrow buffers), the shard count
     from ``routing_values`` or discovered from the ids (direct mode), then as the hash build."""
-    check_arguments("write_cel_sharded", config, CelShardedWriteConfig, input)
-    options = options or DaskWriteOptions()
     started = time.perf_counter()
-    check_columns(list(ddf.columns), config, input)
-    preflight()
-    run_id = new_run_id(config)
+    run_id = begin_build("write_cel_sharded", config, CelShardedWriteConfig, input, lambda: list(ddf.columns))
+    options = options or DaskWriteOptions()
     routing = CelRouting.of(config)
     col = config.shard_id_col
     inferred = None
@@ -123,16 +103,23 @@ def write_cel_sharded(
     num_dbs = cel_num_dbs(routing, ids)
 
     plan = make_plan(config, input, num_dbs, run_id, options.sort_within_partitions, inferred)
+    return _shuffle_write_publish(config, plan, routed, started)
+
+
+def _shuffle_write_publish(config: WriteConfig, plan: ShardWritePlan, routed: Any, started: float) -> BuildResult:
+    """Both builds' tail: shuffle by shard id, write every partition (one compute), publish."""
+    col = plan.shard_id_col
+    # Dask picks its P2P shuffle whenever a distributed client exists, even when another scheduler
+    # is the ambient one (it then fails); task-based shuffling works on every scheduler.
     method = None if _ambient_client(routed) is not None else "tasks"
-    shuffled = routed.shuffle(on=col, npartitions=num_dbs, shuffle_method=method)
+    shuffled = routed.shuffle(on=col, npartitions=plan.num_dbs, shuffle_method=method)
     written = shuffled.map_partitions(write_partition, plan, meta=empty_results())
     sharding_ms = int((time.perf_counter() - started) * 1000)
 
     write_started = time.perf_counter()
     results = _compute_results(written, routed, col)
-    attempts = results_pdf_to_attempts(results)
     write_ms = int((time.perf_counter() - write_started) * 1000)
-    return publish(config, plan, attempts, started, sharding_ms, write_ms)
+    return publish(config, plan, results_pdf_to_attempts(results), started, sharding_ms, write_ms)
 
 
 def _partition_tokens(pdf: pd.DataFrame, routing: CelRouting) -> pd.DataFrame:

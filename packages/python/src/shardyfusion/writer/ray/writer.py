@@ -27,14 +27,11 @@ from ..._writer_core import (
     ShardWritePlan,
     assign_cel_ids_arrow,
     assign_shard_ids_arrow,
+    begin_build,
     cel_num_dbs,
-    check_arguments,
-    check_columns,
     coverage_error,
     empty_results,
     make_plan,
-    new_run_id,
-    preflight,
     publish,
     resolve_num_dbs,
     results_pdf_to_attempts,
@@ -68,12 +65,9 @@ def write_hash_sharded(
     options: RayWriteOptions | None = None,
 ) -> BuildResult:
     """Builds and publishes a hash-sharded snapshot from a Ray Dataset."""
-    check_arguments("write_hash_sharded", config, HashShardedWriteConfig, input)
-    options = options or RayWriteOptions()
     started = time.perf_counter()
-    check_columns(_column_names(ds), config, input)
-    preflight()
-    run_id = new_run_id(config)
+    run_id = begin_build("write_hash_sharded", config, HashShardedWriteConfig, input, lambda: _column_names(ds))
+    options = options or RayWriteOptions()
     num_dbs = resolve_num_dbs(config, ds.count)
     col = config.shard_id_col
 
@@ -88,13 +82,8 @@ def write_hash_sharded(
             verify_hash_routing(((r[input.key_col], r[col]) for r in sample), num_dbs)
 
         plan = make_plan(config, input, num_dbs, run_id, options.sort_within_partitions)
-        shuffled = routed.repartition(num_dbs, shuffle=True, keys=[col])
-        sharding_ms = int((time.perf_counter() - started) * 1000)
-        write_started = time.perf_counter()
-        results = _write(shuffled, routed, plan, col, dict(options.ray_remote_args or {}))
-    attempts = results_pdf_to_attempts(results)
-    write_ms = int((time.perf_counter() - write_started) * 1000)
-    return publish(config, plan, attempts, started, sharding_ms, write_ms)
+        results, sharding_ms, write_ms = _shuffle_and_write(routed, plan, options, started)
+    return publish(config, plan, results_pdf_to_attempts(results), started, sharding_ms, write_ms)
 
 
 def write_cel_sharded(
@@ -106,12 +95,9 @@ def write_cel_sharded(
     """Builds and publishes a CEL-sharded snapshot from a Ray Dataset: shard ids from the
     expression over each batch's ``cel_columns`` (kernel, Arrow buffers), the shard count from
     ``routing_values`` or discovered from the ids (direct mode), then as the hash build."""
-    check_arguments("write_cel_sharded", config, CelShardedWriteConfig, input)
-    options = options or RayWriteOptions()
     started = time.perf_counter()
-    check_columns(_column_names(ds), config, input)
-    preflight()
-    run_id = new_run_id(config)
+    run_id = begin_build("write_cel_sharded", config, CelShardedWriteConfig, input, lambda: _column_names(ds))
+    options = options or RayWriteOptions()
     routing = CelRouting.of(config)
     col = config.shard_id_col
     inferred = None
@@ -141,13 +127,21 @@ def write_cel_sharded(
         num_dbs = cel_num_dbs(routing, ids)
 
         plan = make_plan(config, input, num_dbs, run_id, options.sort_within_partitions, inferred)
-        shuffled = routed.repartition(num_dbs, shuffle=True, keys=[col])
-        sharding_ms = int((time.perf_counter() - started) * 1000)
-        write_started = time.perf_counter()
-        results = _write(shuffled, routed, plan, col, dict(options.ray_remote_args or {}))
-    attempts = results_pdf_to_attempts(results)
-    write_ms = int((time.perf_counter() - write_started) * 1000)
-    return publish(config, plan, attempts, started, sharding_ms, write_ms)
+        results, sharding_ms, write_ms = _shuffle_and_write(routed, plan, options, started)
+    return publish(config, plan, results_pdf_to_attempts(results), started, sharding_ms, write_ms)
+
+
+def _shuffle_and_write(
+    routed: Any, plan: ShardWritePlan, options: RayWriteOptions, started: float
+) -> tuple[pd.DataFrame, int, int]:
+    """Both builds' tail inside the hash-shuffle swap: repartition by shard id, write every block;
+    the results with the sharding and write times (ms)."""
+    col = plan.shard_id_col
+    shuffled = routed.repartition(plan.num_dbs, shuffle=True, keys=[col])
+    sharding_ms = int((time.perf_counter() - started) * 1000)
+    write_started = time.perf_counter()
+    results = _write(shuffled, routed, plan, col, dict(options.ray_remote_args or {}))
+    return results, sharding_ms, int((time.perf_counter() - write_started) * 1000)
 
 
 def _batch_tokens(batch: pa.Table, routing: CelRouting) -> pa.Table:
@@ -162,6 +156,16 @@ def _column_names(ds: Any) -> list[str]:
     return list(schema.names)
 
 
+def _contexts(ds: Any) -> list[Any]:
+    """The process-wide ``DataContext``, and the dataset's own when it is another one (a Dataset
+    keeps the context it was created with)."""
+    from ray.data import DataContext
+
+    current = DataContext.get_current()
+    own = getattr(ds, "context", None)
+    return [current] if own is None or own is current else [current, own]
+
+
 @contextmanager
 def _hash_shuffle(ds: Any) -> Iterator[None]:
     """``shuffle_strategy = HASH_SHUFFLE`` for the build, process-wide, under the lock.
@@ -169,14 +173,10 @@ def _hash_shuffle(ds: Any) -> Iterator[None]:
     A Dataset keeps the context it was created with; the dataset's own context is swapped too
     when it is not the process-wide one, so the repartition really is a hash shuffle.
     """
-    from ray.data import DataContext
     from ray.data.context import ShuffleStrategy
 
     with _SHUFFLE_STRATEGY_LOCK:
-        contexts = [DataContext.get_current()]
-        own = getattr(ds, "context", None)
-        if own is not None and all(own is not c for c in contexts):
-            contexts.append(own)
+        contexts = _contexts(ds)
         saved = [c.shuffle_strategy for c in contexts]
         try:
             for c in contexts:
@@ -245,12 +245,8 @@ def _given_up_shards(done: set[int], starts: list[tuple[int, list[int]]], max_re
 def _routing_errors(ds: Any) -> Iterator[None]:
     """A routing task's own error (e.g. an unknown CEL token) instead of Ray's wrapper, which
     keeps only its text: ``raise_original_map_exception`` for the routing reads only."""
-    from ray.data import DataContext
 
-    contexts = [DataContext.get_current()]
-    own = getattr(ds, "context", None)
-    if own is not None and all(own is not c for c in contexts):
-        contexts.append(own)
+    contexts = _contexts(ds)
     saved = [c.raise_original_map_exception for c in contexts]
     try:
         for c in contexts:
