@@ -32,12 +32,15 @@ export interface Partitioned {
   batch: RecordBatch;
   /** Non-empty shards, in row order. */
   ranges: ShardRange[];
+  /** Rows per shard id of the whole input batch (including shards left out by `order`). */
+  counts: Int32Array;
 }
 
 /**
  * Regroups `batch` by shard id with one counting sort and one gather per column. `order` lists
  * the shard ids in the order their rows should appear (default ascending), e.g. grouped by the
- * worker that owns them so each worker's rows are one contiguous range.
+ * worker that owns them so each worker's rows are one contiguous range. Rows of shards missing
+ * from `order` are dropped (a thread keeping only the shards it owns).
  */
 export function groupByShard(
   batch: RecordBatch,
@@ -50,7 +53,8 @@ export function groupByShard(
   const counts = new Int32Array(numDbs);
   for (let i = 0; i < n; i++) counts[ids[i]!]!++;
   const seq = order ?? Array.from({ length: numDbs }, (_, d) => d);
-  const starts = new Int32Array(numDbs);
+  // -1: a shard left out of `order`.
+  const starts = new Int32Array(numDbs).fill(-1);
   const ranges: ShardRange[] = [];
   let at = 0;
   for (const d of seq) {
@@ -59,10 +63,20 @@ export function groupByShard(
     if (c > 0) ranges.push({ dbId: d, start: at, end: at + c });
     at += c;
   }
-  if (ranges.length === 1) return { batch, ranges };
-  const perm = new Int32Array(n);
-  for (let i = 0; i < n; i++) perm[starts[ids[i]!]!++] = i;
-  return { batch: takeBatch(batch, perm), ranges };
+  if (at === n && ranges.length === 1) return { batch, ranges, counts };
+  const perm = new Int32Array(at);
+  if (at === n) {
+    for (let i = 0; i < n; i++) perm[starts[ids[i]!]!++] = i;
+  } else {
+    for (let i = 0; i < n; i++) {
+      const d = ids[i]!;
+      const s = starts[d]!;
+      if (s < 0) continue;
+      perm[s] = i;
+      starts[d] = s + 1;
+    }
+  }
+  return { batch: takeBatch(batch, perm), ranges, counts };
 }
 
 /** Per-shard slices of `batch` (shards without rows omitted), in ascending shard order. */

@@ -36,6 +36,7 @@ import {
   type InputSource,
 } from "./inputs/types.ts";
 import { checkKeysFit, keyColumnOf } from "./keys.ts";
+import { ownedShards } from "./owned-read.ts";
 import { decodeDictionaries, groupByShard, type Partitioned } from "./partition.ts";
 import { type ProgressListener, ProgressTracker } from "./progress.ts";
 import { publishShardResults, type SnapshotBuildResult } from "./publish.ts";
@@ -277,10 +278,15 @@ async function resolveNumDbs(
 class SplitExecutor implements ShardExecutor {
   readonly #threads: number;
 
+  /**
+   * `ownedRead`: the workers read the input themselves (`WorkerPool.startRead`), so this thread
+   * keeps only its own shards' rows and sends nothing.
+   */
   constructor(
     readonly host: ShardHost,
     readonly pool: WorkerPool | undefined,
     private readonly onLocalResult: (result: ShardResult) => void,
+    private readonly ownedRead = false,
   ) {
     this.#threads = 1 + (pool?.size ?? 0);
   }
@@ -291,6 +297,7 @@ class SplitExecutor implements ShardExecutor {
 
   shardOrder(numDbs: number): number[] | undefined {
     if (this.#threads === 1) return undefined;
+    if (this.ownedRead) return ownedShards(numDbs, this.#threads, 0);
     return Array.from({ length: numDbs }, (_, d) => d).sort(
       (a, b) => this.#owner(a) - this.#owner(b) || a - b,
     );
@@ -298,6 +305,8 @@ class SplitExecutor implements ShardExecutor {
 
   async write(grouped: Partitioned): Promise<void> {
     const { batch, ranges } = grouped;
+    // A worker reading on its own fails without a `send` noticing: stop reading at once.
+    if (this.ownedRead) this.pool?.throwIfFailed();
     let i = 0;
     while (i < ranges.length) {
       const owner = this.#owner(ranges[i]!.dbId);
@@ -306,7 +315,8 @@ class SplitExecutor implements ShardExecutor {
       const mine = ranges.slice(i, j);
       if (owner === 0) {
         for (const r of mine) {
-          await this.host.write(r.dbId, ranges.length === 1 ? batch : batch.slice(r.start, r.end));
+          const whole = r.start === 0 && r.end === batch.numRows;
+          await this.host.write(r.dbId, whole ? batch : batch.slice(r.start, r.end));
         }
       } else {
         await this.pool!.send(owner - 1, batch, mine);
@@ -327,6 +337,35 @@ class SplitExecutor implements ShardExecutor {
   async abort(): Promise<void> {
     await Promise.allSettled([this.host.abortAll(), this.pool?.abort()]);
   }
+}
+
+/**
+ * Whether every input is an Arrow IPC file named by path: then each writer thread can read the
+ * input itself (cheap zero-copy decoding) instead of the main thread shipping rows to it.
+ */
+function ownedReadFiles(options: BuildSnapshotOptions, sources: readonly InputSource[]): boolean {
+  if (isBatchInput(options.inputs)) return false;
+  const list = options.inputs as readonly (string | InputSource)[];
+  return list.every((i) => typeof i === "string") && sources.every((src) => src.format === "arrow");
+}
+
+/**
+ * With the shared read every worker must have seen the rows this thread saw: a file replaced
+ * between the reads would otherwise leave shards from two different inputs.
+ */
+async function checkWorkersReadAll(
+  pool: WorkerPool,
+  rows: number,
+  sources: readonly InputSource[],
+): Promise<void> {
+  const seen = await pool.readsDone();
+  const other = seen.find((n) => n !== rows);
+  if (other === undefined) return;
+  throw new ConfigValidationError(
+    `the input changed while it was read: one writer thread read ${rows} rows and another ${other} from ` +
+      `${sources.map((s) => s.file).join(", ")}; do not modify input files during a build`,
+    { field: "inputs" },
+  );
 }
 
 /** A `binary_col` value column must exist; say so here, where the file is known. */
@@ -479,7 +518,8 @@ export async function buildSnapshot(options: BuildSnapshotOptions): Promise<Snap
             onResult,
           })
         : undefined;
-    const executor: ShardExecutor = new SplitExecutor(host, pool, onResult);
+    const ownedRead = pool !== undefined && config.strategy === "hash" && ownedReadFiles(options, sources);
+    const executor: ShardExecutor = new SplitExecutor(host, pool, onResult, ownedRead);
 
     let published = false;
     const onAbort = () => {
@@ -488,6 +528,17 @@ export async function buildSnapshot(options: BuildSnapshotOptions): Promise<Snap
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       if (pool) await pool.ready();
+      if (pool && ownedRead) {
+        const files = sources.map((src) => src.file);
+        pool.startRead((index) => ({
+          files,
+          columns: readOptions.columns ? [...readOptions.columns] : null,
+          batchRows: readOptions.batchRows,
+          numDbs,
+          threads,
+          thread: index + 1,
+        }));
+      }
       progress.setPhase("reading");
       const shardsSeen = new Set<number>();
       const order = executor.shardOrder(numDbs);
@@ -506,7 +557,7 @@ export async function buildSnapshot(options: BuildSnapshotOptions): Promise<Snap
             throw inInput(err, item);
           }
           const grouped = groupByShard(batch, ids, numDbs, order);
-          for (const r of grouped.ranges) shardsSeen.add(r.dbId);
+          for (let d = 0; d < numDbs; d++) if (grouped.counts[d]! > 0) shardsSeen.add(d);
           await executor.write(grouped);
           progress.state.rowsRead += batch.numRows;
           progress.state.bytesRead += item.bytes;
@@ -524,7 +575,10 @@ export async function buildSnapshot(options: BuildSnapshotOptions): Promise<Snap
 
       progress.setPhase("writing");
       const writeStarted = performance.now();
-      const results = await executor.finish();
+      const [results] = await Promise.all([
+        executor.finish(),
+        ownedRead ? checkWorkersReadAll(pool!, progress.state.rowsRead, sources) : undefined,
+      ]);
       const writeMs = performance.now() - writeStarted;
       emit(options.onEvent, {
         event: "write.shards_completed",
@@ -566,7 +620,8 @@ export async function buildSnapshot(options: BuildSnapshotOptions): Promise<Snap
         await executor.abort().catch(() => {});
         await deleteRunShards(location.store, location.prefix, config, runId);
       }
-      throw err;
+      // An abort stops the workers, which fails whatever waited on them: report the abort itself.
+      throw signal?.aborted ? signal.reason : err;
     } finally {
       signal?.removeEventListener("abort", onAbort);
       pool?.terminate();

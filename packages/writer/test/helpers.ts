@@ -12,11 +12,13 @@ import {
   parseManifestBytes,
   type RunRecord,
 } from "@shardy/core";
+import { ShardWriteError } from "@shardy/errors";
 import { getKernel } from "@shardy/kernel";
 import { openSlateDbReader } from "@shardy/slatedb";
 import { type ObjectStore, S3Store } from "@shardy/store";
 import { Binary, Int64, type RecordBatch, Table, Utf8, vectorFromArray } from "apache-arrow";
 import { minioStoreOptions, readS3TestEnv } from "../../store/test/s3-env.ts";
+import { type ShardAdapterFactory, sqliteAdapterFactory } from "../src/index.ts";
 
 const dirs: string[] = [];
 
@@ -158,4 +160,25 @@ export function minio(): { store: S3Store; bucket: string; connection: Record<st
 
 export function batchesOf(table: Table): RecordBatch[] {
   return table.batches;
+}
+
+/** SQLite adapters whose first `writeBatch` in attempt 0 of shard `dbId` fails (a retryable hiccup). */
+export function flakyOnceAdapters(dbId: number): { factory: ShardAdapterFactory; failures: () => number } {
+  const inner = sqliteAdapterFactory({ emit_sidecar: false });
+  let failures = 0;
+  const factory: ShardAdapterFactory = {
+    ...inner,
+    async open(o) {
+      const adapter = await inner.open(o);
+      return {
+        ...adapter,
+        writeBatch(pairs) {
+          if (o.dbId === dbId && o.attempt === 0 && failures++ === 0)
+            throw new ShardWriteError("disk hiccup");
+          return adapter.writeBatch(pairs);
+        },
+      };
+    },
+  };
+  return { factory, failures: () => failures };
 }

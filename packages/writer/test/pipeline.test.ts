@@ -1,19 +1,13 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { currentPointerKeyFor } from "@shardy/core";
-import { PublishCurrentError, ShardWriteError } from "@shardy/errors";
+import { PublishCurrentError } from "@shardy/errors";
 import { FileStore } from "@shardy/store";
 import { Int64, Table, Utf8, vectorFromArray } from "apache-arrow";
-import {
-  type BuildProgress,
-  buildResultToWire,
-  buildSnapshot,
-  type ShardAdapterFactory,
-  sqliteAdapterFactory,
-  ValueSpec,
-} from "../src/index.ts";
+import { type BuildProgress, buildResultToWire, buildSnapshot, ValueSpec } from "../src/index.ts";
 import {
   expectKeysInPredictedShards,
+  flakyOnceAdapters,
   inspectSnapshot,
   readRunRecords,
   removeTempDirs,
@@ -71,21 +65,7 @@ describe("buildSnapshot", () => {
 
   test("a live attempt that fails while taking rows is retried from the local spool", async () => {
     const dir = tempDir("spool");
-    const inner = sqliteAdapterFactory({ emit_sidecar: false });
-    let failures = 0;
-    const flaky: ShardAdapterFactory = {
-      ...inner,
-      async open(o) {
-        const adapter = await inner.open(o);
-        return {
-          ...adapter,
-          writeBatch(pairs) {
-            if (o.dbId === 1 && o.attempt === 0 && failures++ === 0) throw new ShardWriteError("disk hiccup");
-            return adapter.writeBatch(pairs);
-          },
-        };
-      },
-    };
+    const { factory: flaky, failures } = flakyOnceAdapters(1);
     const result = await buildSnapshot({
       inputs: table(300),
       config: {
@@ -99,7 +79,7 @@ describe("buildSnapshot", () => {
       adapterFactory: flaky,
       batchRows: 50,
     });
-    expect(failures).toBeGreaterThan(0);
+    expect(failures()).toBeGreaterThan(0);
     expect(result.winners.find((w) => w.dbId === 1)!.attempt).toBe(1);
     expect(result.stats.rowsWritten).toBe(300);
     const view = await inspectSnapshot(new FileStore(dir), "");

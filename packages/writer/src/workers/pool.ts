@@ -7,6 +7,7 @@ import { ShardyError } from "@shardy/errors";
 import type { RecordBatch } from "apache-arrow";
 import { emit, type WriterEventListener } from "../events.ts";
 import { batchToIpc } from "../ipc.ts";
+import type { OwnedReadPlan } from "../owned-read.ts";
 import type { ShardRange } from "../partition.ts";
 import { type ShardResult, shardResultFromJson } from "../shard-result.ts";
 import { errorFromWire } from "./error-wire.ts";
@@ -35,6 +36,9 @@ interface Slot {
   ready: Promise<void>;
   error: Error | undefined;
   aborted: Promise<void>;
+  /** Resolves with the rows the worker read when it finished a `read` (see `startRead`). */
+  readDone: Promise<number>;
+  resolveReadDone: (rows: number) => void;
 }
 
 export class WorkerPool {
@@ -59,6 +63,7 @@ export class WorkerPool {
     let resolveDone!: () => void;
     let resolveReady!: () => void;
     let resolveAborted!: () => void;
+    let resolveReadDone!: (rows: number) => void;
     const slot: Slot = {
       worker,
       index,
@@ -75,6 +80,10 @@ export class WorkerPool {
       aborted: new Promise<void>((r) => {
         resolveAborted = r;
       }),
+      readDone: new Promise<number>((r) => {
+        resolveReadDone = r;
+      }),
+      resolveReadDone: (rows) => resolveReadDone(rows),
     };
     worker.onmessage = (event: MessageEvent<FromWorker>) => {
       const msg = event.data;
@@ -85,6 +94,9 @@ export class WorkerPool {
         case "ack":
           slot.inFlight -= msg.bytes;
           for (const w of slot.waiters.splice(0)) w();
+          break;
+        case "read-done":
+          slot.resolveReadDone(msg.rows);
           break;
         case "result": {
           const result = shardResultFromJson(msg.result);
@@ -173,6 +185,29 @@ export class WorkerPool {
     slot.worker.postMessage(msg, [ipc.buffer as ArrayBuffer]);
   }
 
+  /** Throws the first worker failure, if any (a reader that does not `send` polls this). */
+  throwIfFailed(): void {
+    if (this.#firstError) throw this.#firstError;
+  }
+
+  /**
+   * Has every worker read the input itself (`planFor(index)`) instead of receiving `send`s. A
+   * worker handles messages in order, so a later `finish` seals after its read.
+   */
+  startRead(planFor: (index: number) => OwnedReadPlan): void {
+    this.throwIfFailed();
+    for (const slot of this.#slots) {
+      slot.worker.postMessage({ type: "read", plan: planFor(slot.index) } satisfies ToWorker);
+    }
+  }
+
+  /** Rows each worker read in its `startRead` (rejects with the first failure). */
+  async readsDone(): Promise<number[]> {
+    const rows = await Promise.race([Promise.all(this.#slots.map((s) => s.readDone)), this.#failure()]);
+    this.throwIfFailed();
+    return rows as number[];
+  }
+
   /** Ends the input: workers seal their shards; resolves with every shard result. */
   async finish(): Promise<ShardResult[]> {
     if (this.#firstError) throw this.#firstError;
@@ -194,7 +229,11 @@ export class WorkerPool {
     this.terminate();
   }
 
+  /** Stops the workers; anything still waiting on one (a `finish`, a `send`) fails instead of hanging. */
   terminate(): void {
-    for (const slot of this.#slots) slot.worker.terminate();
+    for (const slot of this.#slots) {
+      slot.worker.terminate();
+      this.#fail(slot, new ShardyError(`shard writer worker ${slot.index} was stopped before it finished`));
+    }
   }
 }

@@ -7,6 +7,7 @@ import type {
   WriterStorageConfig,
 } from "@shardy/core";
 import type { WriterEvent } from "../events.ts";
+import type { OwnedReadPlan } from "../owned-read.ts";
 import type { ValueSpecWire } from "../value-spec.ts";
 import type { WireError } from "./error-wire.ts";
 
@@ -37,12 +38,16 @@ export type ToWorker =
   | WorkerInit
   /** Rows of several shards: `ranges` index into the one record batch in `ipc`. */
   | { type: "batch"; seq: number; ranges: { dbId: number; start: number; end: number }[]; ipc: Uint8Array }
+  /** Read the input files directly and keep this worker's shards (instead of `batch` messages). */
+  | { type: "read"; plan: OwnedReadPlan }
   | { type: "end" }
   | { type: "abort" };
 
 export type FromWorker =
   | { type: "ready" }
   | { type: "ack"; seq: number; bytes: number }
+  /** A `read` finished: every row of the input was read and this worker's rows written. */
+  | { type: "read-done"; rows: number }
   | { type: "result"; result: string }
   | { type: "event"; event: WriterEvent }
   | { type: "error"; error: WireError }

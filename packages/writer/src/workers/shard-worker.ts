@@ -2,10 +2,12 @@
  * Worker-thread entry: a `ShardHost` fed with partitioned Arrow IPC batches by the build's main
  * thread. Messages are handled strictly in order; every batch is acknowledged (flow control).
  */
-import { getKernel, loadKernel } from "@shardy/kernel";
+import type { KeyEncoding } from "@shardy/core";
+import { getKernel, type Kernel, loadKernel } from "@shardy/kernel";
 import { adapterFactoryFromConfig } from "../adapters/index.ts";
 import type { WriterEvent } from "../events.ts";
 import { ipcToBatches } from "../ipc.ts";
+import { readOwnedRows } from "../owned-read.ts";
 import { createWriteLimiters } from "../rate-limiter.ts";
 import { ShardHost } from "../shard-host.ts";
 import { shardResultToJson } from "../shard-result.ts";
@@ -23,12 +25,15 @@ const scope = globalThis as unknown as WorkerScope;
 const post = (message: FromWorker) => scope.postMessage(message);
 
 let host: ShardHost | undefined;
+let hostInit: { kernel: Kernel; keyCol: string; keyEncoding: KeyEncoding } | undefined;
 const controller = new AbortController();
 let queue: Promise<void> = Promise.resolve();
 let failed = false;
 
 async function init(msg: WorkerInit): Promise<void> {
   const location = openSnapshotLocation(msg.storage);
+  const kernel = msg.kernelModule ? await loadKernel(msg.kernelModule) : await getKernel();
+  hostInit = { kernel, keyCol: msg.keyCol, keyEncoding: msg.keyEncoding };
   const onEvent = msg.events ? (event: WriterEvent) => post({ type: "event", event }) : undefined;
   host = new ShardHost({
     target: { ...msg.target, store: location.store },
@@ -37,7 +42,7 @@ async function init(msg: WorkerInit): Promise<void> {
     keyEncoding: msg.keyEncoding,
     batchSize: msg.batchSize,
     adapters: adapterFactoryFromConfig(msg.adapter, { memoryBudgetBytes: msg.shardMemoryBytes }),
-    kernel: msg.kernelModule ? await loadKernel(msg.kernelModule) : await getKernel(),
+    kernel,
     limiters: createWriteLimiters(msg.rateLimits, { share: msg.rateShare, onThrottled: onEvent }),
     excludeColumn: msg.excludeColumn,
     retry: msg.retry,
@@ -62,6 +67,12 @@ async function handle(msg: ToWorker): Promise<void> {
         await host.write(r.dbId, msg.ranges.length === 1 ? batch : batch.slice(r.start, r.end));
       }
       post({ type: "ack", seq: msg.seq, bytes: msg.ipc.byteLength });
+      return;
+    }
+    case "read": {
+      if (!host || !hostInit) throw new Error("read before init");
+      const rows = await readOwnedRows(msg.plan, { ...hostInit, host, signal: controller.signal });
+      post({ type: "read-done", rows });
       return;
     }
     case "end": {
