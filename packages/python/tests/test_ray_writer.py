@@ -37,3 +37,13 @@ class TestRayWriter(EngineWriterTests):
 
     def test_failure_worker_killed_until_ray_gives_up(self, write: Any, file_location: Any, fault_dir: Path) -> None:
         scenarios.worker_killed_exhausted(write, file_location, fault_dir, ray_remote_args={"max_retries": 1})
+
+    def test_a_dead_ledger_actor_is_replaced(self, write: Any, file_location: Any, ray_session: Any) -> None:
+        # The ledger actor outlives a build (one per driver job); a killed one is started anew.
+        from shardyfusion.writer.ray.writer import _ledger
+
+        first = _ledger()
+        assert _ledger() == first
+        ray_session.kill(first)
+        scenarios.smoke_hash(write, file_location, 3)
+        assert _ledger() != first

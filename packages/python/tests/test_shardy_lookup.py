@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from shardyfusion import ShardyExecutableError
-from shardyfusion._shardy import error_from_stderr, find_shardy
+from shardyfusion import ShardyExecutableError, ShardyfusionError
+from shardyfusion._shardy import _WriteServerPool, error_from_stderr, find_shardy
 from shardyfusion.errors import PublishCurrentError, PublishManifestError, ShardWriteError
 
 
@@ -55,3 +55,22 @@ def test_typed_errors_are_rebuilt_by_name() -> None:
 def test_the_session_runs_a_real_executable() -> None:
     real = os.environ["SHARDY_TEST_REAL_BIN"]
     assert Path(real).is_file() and os.access(real, os.X_OK)
+
+
+def test_a_prestarted_write_server_serves_the_next_call() -> None:
+    pool = _WriteServerPool()
+    exe = find_shardy()
+    try:
+        pool.prestart(exe)
+        pool.prestart(exe)  # one is starting already: no second one
+        [starting] = pool._starting.values()
+        pid = starting.result().proc.pid
+        with pytest.raises(ShardyfusionError, match="no-such-flag"):
+            pool.run(exe, "write-shard", ["--no-such-flag"], b"")
+        [idle] = [s for servers in pool._idle.values() for s in servers]
+        assert idle.proc.pid == pid
+        assert not pool._starting
+        pool.prestart(exe)  # one is idle: nothing to start
+        assert not pool._starting
+    finally:
+        pool.close_all()

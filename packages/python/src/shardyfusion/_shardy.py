@@ -19,7 +19,7 @@ import struct
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -205,27 +205,33 @@ class _WriteServerPool:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._idle: dict[tuple[str, str], list[_WriteServer]] = {}
+        # A server being started ahead of its first request (``prestart``), per key.
+        self._starting: dict[tuple[str, str], Future[_WriteServer]] = {}
         self._pid = os.getpid()
         # Servers are started from this one long-lived thread: `pdeathsig` fires when the thread
         # that started a child ends, and engines run tasks on threads that come and go.
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shardy-write-server")
         atexit.register(self.close_all)
 
+    def prestart(self, executable: str) -> None:
+        """Starts a server in the background unless one is idle or starting: its start-up then
+        overlaps the caller's work (e.g. routing and shuffling before this worker's first write)."""
+        key = (executable, _environment_key())
+        with self._lock:
+            stale = self._only_key(key)
+            if not self._idle[key] and key not in self._starting:
+                self._starting[key] = self._spawner.submit(_WriteServer, executable)
+        _close_all(stale)
+
     def run(self, executable: str, op: str, args: Sequence[str], body: Any) -> str:
         key = (executable, _environment_key())
         with self._lock:
-            if self._pid != os.getpid():
-                # A forked child: the parent's servers (and their pipes) stay the parent's.
-                self._idle, self._pid = {}, os.getpid()
-                self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shardy-write-server")
-            # Servers started under another executable or environment will not be asked again.
-            stale = [s for k, idle in self._idle.items() if k != key for s in idle]
-            self._idle = {key: self._idle.get(key, [])}
+            stale = self._only_key(key)
             server = self._idle[key].pop() if self._idle[key] else None
-        for s in stale:
-            s.close()
+            starting = self._starting.pop(key, None) if server is None else None
+        _close_all(stale)
         if server is None:
-            server = self._spawner.submit(_WriteServer, executable).result()
+            server = (starting or self._spawner.submit(_WriteServer, executable)).result()
         try:
             code, out, err = server.request(["-o", "jsonl", op, *args], body)
         except BaseException:
@@ -237,12 +243,42 @@ class _WriteServerPool:
             raise error_from_stderr(op, code, err)
         return out
 
+    def _only_key(self, key: tuple[str, str]) -> list[Future[_WriteServer]]:
+        """Keeps only ``key``'s servers (under the lock): servers started under another executable
+        or environment will not be asked again; those are returned to be closed."""
+        if self._pid != os.getpid():
+            # A forked child: the parent's servers (and their pipes) stay the parent's.
+            self._idle, self._starting, self._pid = {}, {}, os.getpid()
+            self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shardy-write-server")
+        stale = [_done(s) for k, idle in self._idle.items() if k != key for s in idle]
+        stale += [f for k, f in self._starting.items() if k != key]
+        self._idle = {key: self._idle.get(key, [])}
+        self._starting = {k: f for k, f in self._starting.items() if k == key}
+        return stale
+
     def close_all(self) -> None:
         with self._lock:
-            servers = [s for idle in self._idle.values() for s in idle]
+            servers = [_done(s) for idle in self._idle.values() for s in idle] + list(self._starting.values())
             self._idle.clear()
-        for s in servers:
-            s.close()
+            self._starting.clear()
+        _close_all(servers)
+
+
+def _done(server: _WriteServer) -> Future[_WriteServer]:
+    future: Future[_WriteServer] = Future()
+    future.set_result(server)
+    return future
+
+
+def _close_all(servers: Sequence[Future[_WriteServer]]) -> None:
+    """Closes servers, those still starting once started (a failed start has nothing to close)."""
+    for future in servers:
+        future.add_done_callback(_close_started)
+
+
+def _close_started(future: Future[_WriteServer]) -> None:
+    if future.exception() is None:
+        future.result().close()
 
 
 def _environment_key() -> str:
@@ -250,6 +286,12 @@ def _environment_key() -> str:
 
 
 _POOL = _WriteServerPool()
+
+
+def prestart_warm_server(executable: str) -> None:
+    """Starts this process's next ``write-server`` in the background (no-op when one is idle or
+    starting), so a later ``run_shardy_warm`` finds it started."""
+    _POOL.prestart(executable)
 
 
 def run_shardy_warm(executable: str, op: str, args: Sequence[str], body: Any) -> str:

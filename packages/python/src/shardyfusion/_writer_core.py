@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from ._cel import CelRouting, discover_num_dbs
 from ._kernel import get_kernel
-from ._shardy import find_shardy, run_shardy, run_shardy_warm
+from ._shardy import find_shardy, prestart_warm_server, run_shardy, run_shardy_warm
 from .config import CelShardedWriteConfig, HashShardedWriteConfig, WriteConfig
 from .errors import ConfigValidationError, ShardCoverageError
 from .inputs import ColumnWriteInput
@@ -358,6 +358,8 @@ def write_partition(pdf: pd.DataFrame, plan: ShardWritePlan) -> pd.DataFrame:
     if pdf is None or len(pdf) == 0:
         return empty_results()
     exe = find_shardy()
+    # The server (when none is idle) starts while the partition turns into Arrow.
+    prestart_warm_server(exe)
     table = _partition_table(plan, pdf)
     # One shardy call for all the partition's shards by default, run by a warm write server: a
     # fresh process's start-up and warm-up cost as much as a few hundred thousand rows, and the

@@ -14,7 +14,8 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Iterator, Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -23,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..._cel import CelRouting, infer_routing_values, verify_cel_routing
+from ..._shardy import find_shardy, prestart_warm_server
 from ..._writer_core import (
     ShardWritePlan,
     assign_cel_ids_arrow,
@@ -72,13 +74,10 @@ def write_hash_sharded(
     col = config.shard_id_col
 
     with _hash_shuffle(ds):
-        routed = ds.map_batches(
-            functools.partial(_route_batch, key_col=input.key_col, num_dbs=num_dbs, col=col),
-            batch_format="pyarrow",
-            zero_copy_batch=True,
-        )
+        route = functools.partial(_route_batch, key_col=input.key_col, num_dbs=num_dbs, col=col)
+        routed = _routed(ds, route)
         if options.verify_routing:
-            sample = routed.select_columns([input.key_col, col]).take(VERIFY_SAMPLE_ROWS)
+            sample = _routed(ds.limit(VERIFY_SAMPLE_ROWS), route).select_columns([input.key_col, col]).take_all()
             verify_hash_routing(((r[input.key_col], r[col]) for r in sample), num_dbs)
 
         plan = make_plan(config, input, num_dbs, run_id, options.sort_within_partitions)
@@ -111,15 +110,13 @@ def write_cel_sharded(
                 ).unique("token")
             inferred = infer_routing_values(tokens, routing.expr)
             routing = replace(routing, routing_values=tuple(inferred))
-        routed = ds.map_batches(
-            functools.partial(_route_cel_batch, routing=routing, col=col),
-            batch_format="pyarrow",
-            zero_copy_batch=True,
-        )
+        route = functools.partial(_route_cel_batch, routing=routing, col=col)
+        routed = _routed(ds, route)
         with _routing_errors(ds):
             if options.verify_routing:
                 names = routing.column_names
-                sample = routed.select_columns([*dict.fromkeys([*names, col])]).take(VERIFY_SAMPLE_ROWS)
+                sample = _routed(ds.limit(VERIFY_SAMPLE_ROWS), route)
+                sample = sample.select_columns([*dict.fromkeys([*names, col])]).take_all()
                 verify_cel_routing(routing, (({n: r[n] for n in names}, r[col]) for r in sample))
             # Every row routed once before the shuffle: direct mode takes the shard count from the
             # ids, and a failing row or unknown token stops the build before any shard is written.
@@ -142,6 +139,11 @@ def _shuffle_and_write(
     write_started = time.perf_counter()
     results = _write(shuffled, routed, plan, col, dict(options.ray_remote_args or {}))
     return results, sharding_ms, int((time.perf_counter() - write_started) * 1000)
+
+
+def _routed(ds: Any, route: Callable[[pa.Table], pa.Table]) -> Any:
+    """``ds`` with shard ids: ``route`` over its Arrow batches."""
+    return ds.map_batches(route, batch_format="pyarrow", zero_copy_batch=True)
 
 
 def _batch_tokens(batch: pa.Table, routing: CelRouting) -> pa.Table:
@@ -188,43 +190,84 @@ def _hash_shuffle(ds: Any) -> Iterator[None]:
 
 
 def _route_batch(batch: pa.Table, key_col: str, num_dbs: int, col: str) -> pa.Table:
+    _prestart_writer()
     return assign_shard_ids_arrow(batch, key_col, num_dbs, col)
 
 
 def _route_cel_batch(batch: pa.Table, routing: CelRouting, col: str) -> pa.Table:
+    _prestart_writer()
     return assign_cel_ids_arrow(batch, routing, col)
 
 
-def _write_batch(pdf: pd.DataFrame, plan: ShardWritePlan, ledger: Any) -> pd.DataFrame:
+def _prestart_writer() -> None:
+    """A write server started in the background by the routing task: Ray runs the fused
+    shuffle-reduce/write tasks in the same worker processes, but a build's processes are mostly
+    fresh (Ray ends idle workers within seconds), so without this every worker's first write
+    would wait for its server's start-up, which now overlaps the shuffle instead."""
+    prestart_warm_server(find_shardy())
+
+
+def _write_batch(pdf: pd.DataFrame, plan: ShardWritePlan, ledger: Any, build: str) -> pd.DataFrame:
     import ray
 
     ids = sorted({int(x) for x in pdf[plan.shard_id_col].tolist()}) if len(pdf) else []
     if ids:
         # Ray keeps a task's id across its retries: the ledger counts attempts per task.
-        ray.get(ledger.started.remote(ray.get_runtime_context().get_task_id(), ids))
+        ray.get(ledger.started.remote(build, ray.get_runtime_context().get_task_id(), ids))
     out = write_partition(pdf, plan)
     if len(out):
-        ray.get(ledger.finished.remote([int(x) for x in out["db_id"].tolist()]))
+        ray.get(ledger.finished.remote(build, [int(x) for x in out["db_id"].tolist()]))
     return out
 
 
 class _Ledger:
-    """Which write tasks started (how often, with which shards) and which shards were written:
-    tells the shards of a task Ray gave up on from those of tasks it merely cancelled."""
+    """Per build: which write tasks started (how often, with which shards) and which shards were
+    written; tells the shards of a task Ray gave up on from those of tasks it merely cancelled."""
 
     def __init__(self) -> None:
-        self.done: set[int] = set()
-        self.starts: dict[str, tuple[int, list[int]]] = {}
+        self.done: dict[str, set[int]] = {}
+        self.starts: dict[str, dict[str, tuple[int, list[int]]]] = {}
 
-    def started(self, task_id: str, ids: list[int]) -> None:
-        count, _ = self.starts.get(task_id, (0, ids))
-        self.starts[task_id] = (count + 1, ids)
+    def started(self, build: str, task_id: str, ids: list[int]) -> None:
+        starts = self.starts.setdefault(build, {})
+        count, _ = starts.get(task_id, (0, ids))
+        starts[task_id] = (count + 1, ids)
 
-    def finished(self, ids: list[int]) -> None:
-        self.done.update(ids)
+    def finished(self, build: str, ids: list[int]) -> None:
+        self.done.setdefault(build, set()).update(ids)
 
-    def state(self) -> tuple[list[int], list[tuple[int, list[int]]]]:
-        return sorted(self.done), list(self.starts.values())
+    def state(self, build: str) -> tuple[list[int], list[tuple[int, list[int]]]]:
+        return sorted(self.done.get(build, ())), list(self.starts.get(build, {}).values())
+
+    def forget(self, build: str) -> None:
+        self.done.pop(build, None)
+        self.starts.pop(build, None)
+
+
+def _ledger() -> Any:
+    """This driver's ledger actor, created on first use and reused by later builds of the same
+    Ray job (its handle kept here keeps it alive): a fresh actor per build would start a worker
+    process (Python, Ray and this module imported) each time, seconds of CPU on a small machine."""
+    import ray
+
+    context = ray.get_runtime_context()
+    # A job id repeats after ray.shutdown() and a new ray.init(); the driver's node id does not.
+    job = (context.get_job_id(), context.get_node_id())
+    with _LEDGER_LOCK:
+        ledger = _LEDGERS.get(job)
+        if ledger is not None:
+            try:
+                ray.get(ledger.__ray_ready__.remote())  # one round trip: still alive?
+            except ray.exceptions.RayActorError:
+                ledger = None
+        if ledger is None:
+            _LEDGERS.clear()  # actors of an ended job are gone with it
+            ledger = _LEDGERS[job] = ray.remote(num_cpus=0)(_Ledger).remote()
+        return ledger
+
+
+_LEDGER_LOCK = threading.Lock()
+_LEDGERS: dict[tuple[str, str], Any] = {}
 
 
 def _given_up_shards(done: set[int], starts: list[tuple[int, list[int]]], max_retries: Any) -> set[int]:
@@ -279,10 +322,11 @@ def _unwrap_shardy_error(err: BaseException) -> ShardyfusionError | None:
 def _write(shuffled: Any, routed: Any, plan: ShardWritePlan, col: str, remote_args: dict[str, Any]) -> pd.DataFrame:
     import ray
 
-    ledger: Any = ray.remote(num_cpus=0)(_Ledger).remote()
+    ledger = _ledger()
+    build = uuid.uuid4().hex
     try:
         written = shuffled.map_batches(
-            functools.partial(_write_batch, plan=plan, ledger=ledger),
+            functools.partial(_write_batch, plan=plan, ledger=ledger, build=build),
             batch_format="pandas",
             batch_size=None,
             **remote_args,
@@ -293,7 +337,7 @@ def _write(shuffled: Any, routed: Any, plan: ShardWritePlan, col: str, remote_ar
             shardy_err = _unwrap_shardy_error(err)
             if shardy_err is not None:
                 raise shardy_err from err
-            done_ids, starts = ray.get(ledger.state.remote())
+            done_ids, starts = ray.get(ledger.state.remote(build))
             done = set(done_ids)
             given_up = _given_up_shards(done, starts, remote_args.get("max_retries"))
             if not given_up:
@@ -303,7 +347,7 @@ def _write(shuffled: Any, routed: Any, plan: ShardWritePlan, col: str, remote_ar
                     given_up = set()
             raise coverage_error(given_up, err, "Ray") from err
     finally:
-        ray.kill(ledger)
+        ledger.forget.remote(build)
     non_empty = [f for f in frames if len(f)]
     return pd.concat(non_empty, ignore_index=True) if non_empty else empty_results()
 
