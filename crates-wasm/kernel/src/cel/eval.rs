@@ -216,65 +216,70 @@ fn index<'a>(x: &Value<'a>, y: &Value<'a>) -> EResult<Value<'a>> {
     }
 }
 
-fn arith<'a>(op: ArOp, x: Value<'a>, y: Value<'a>) -> EResult<Value<'a>> {
-    let name = match op {
+/// The CEL function an arithmetic operator calls (errors name it).
+fn arith_name(op: ArOp) -> &'static str {
+    match op {
         ArOp::Add => "_+_",
         ArOp::Sub => "_-_",
         ArOp::Mul => "_*_",
         ArOp::Div => "_/_",
         ArOp::Rem => "_%_",
+    }
+}
+
+fn divide_by_zero(op: ArOp) -> EvalError {
+    if op == ArOp::Div {
+        EvalError::new(EvalKind::DivideByZero, "division by zero".into())
+    } else {
+        EvalError::new(EvalKind::ModulusByZero, "modulus by zero".into())
+    }
+}
+
+/// int arithmetic with CEL's errors: overflow (incl. `MIN / -1`), division or modulus by zero.
+pub(crate) fn int_arith(op: ArOp, a: i64, b: i64) -> EResult<i64> {
+    if b == 0 && (op == ArOp::Div || op == ArOp::Rem) {
+        return Err(divide_by_zero(op));
+    }
+    let r = match op {
+        ArOp::Add => a.checked_add(b),
+        ArOp::Sub => a.checked_sub(b),
+        ArOp::Mul => a.checked_mul(b),
+        ArOp::Div => a.checked_div(b),
+        ArOp::Rem => a.checked_rem(b),
     };
-    let div0 = || EvalError::new(EvalKind::DivideByZero, "division by zero".into());
-    let mod0 = || EvalError::new(EvalKind::ModulusByZero, "modulus by zero".into());
+    r.ok_or_else(|| EvalError::overflow(arith_name(op)))
+}
+
+/// uint arithmetic with CEL's errors: overflow (incl. below zero), division or modulus by zero.
+pub(crate) fn uint_arith(op: ArOp, a: u64, b: u64) -> EResult<u64> {
+    if b == 0 && (op == ArOp::Div || op == ArOp::Rem) {
+        return Err(divide_by_zero(op));
+    }
+    let r = match op {
+        ArOp::Add => a.checked_add(b),
+        ArOp::Sub => a.checked_sub(b),
+        ArOp::Mul => a.checked_mul(b),
+        ArOp::Div => Some(a / b),
+        ArOp::Rem => Some(a % b),
+    };
+    r.ok_or_else(|| EvalError::overflow(arith_name(op)))
+}
+
+/// double arithmetic (IEEE 754, no errors); CEL has no `%` on doubles.
+pub(crate) fn double_arith(op: ArOp, a: f64, b: f64) -> f64 {
+    match op {
+        ArOp::Add => a + b,
+        ArOp::Sub => a - b,
+        ArOp::Mul => a * b,
+        _ => a / b,
+    }
+}
+
+fn arith<'a>(op: ArOp, x: Value<'a>, y: Value<'a>) -> EResult<Value<'a>> {
     match (&x, &y) {
-        (Value::Int(a), Value::Int(b)) => {
-            let (a, b) = (*a, *b);
-            let r = match op {
-                ArOp::Add => a.checked_add(b),
-                ArOp::Sub => a.checked_sub(b),
-                ArOp::Mul => a.checked_mul(b),
-                ArOp::Div => {
-                    if b == 0 {
-                        return Err(div0());
-                    }
-                    a.checked_div(b)
-                }
-                ArOp::Rem => {
-                    if b == 0 {
-                        return Err(mod0());
-                    }
-                    a.checked_rem(b)
-                }
-            };
-            r.map(Value::Int).ok_or_else(|| EvalError::overflow(name))
-        }
-        (Value::Uint(a), Value::Uint(b)) => {
-            let (a, b) = (*a, *b);
-            let r = match op {
-                ArOp::Add => a.checked_add(b),
-                ArOp::Sub => a.checked_sub(b),
-                ArOp::Mul => a.checked_mul(b),
-                ArOp::Div => {
-                    if b == 0 {
-                        return Err(div0());
-                    }
-                    Some(a / b)
-                }
-                ArOp::Rem => {
-                    if b == 0 {
-                        return Err(mod0());
-                    }
-                    Some(a % b)
-                }
-            };
-            r.map(Value::Uint).ok_or_else(|| EvalError::overflow(name))
-        }
-        (Value::Double(a), Value::Double(b)) if op != ArOp::Rem => Ok(Value::Double(match op {
-            ArOp::Add => a + b,
-            ArOp::Sub => a - b,
-            ArOp::Mul => a * b,
-            _ => a / b,
-        })),
+        (Value::Int(a), Value::Int(b)) => int_arith(op, *a, *b).map(Value::Int),
+        (Value::Uint(a), Value::Uint(b)) => uint_arith(op, *a, *b).map(Value::Uint),
+        (Value::Double(a), Value::Double(b)) if op != ArOp::Rem => Ok(Value::Double(double_arith(op, *a, *b))),
         (Value::Str(a), Value::Str(b)) if op == ArOp::Add => {
             let mut v = Vec::with_capacity(a.bytes().len() + b.bytes().len());
             v.extend_from_slice(a.bytes());
@@ -300,7 +305,7 @@ fn arith<'a>(op: ArOp, x: Value<'a>, y: Value<'a>) -> EResult<Value<'a>> {
             v.extend(b.iter().cloned());
             Ok(Value::List(Rc::new(v)))
         }
-        _ => Err(EvalError::no_overload(name, &[tn(&x), tn(&y)])),
+        _ => Err(EvalError::no_overload(arith_name(op), &[tn(&x), tn(&y)])),
     }
 }
 

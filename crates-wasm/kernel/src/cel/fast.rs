@@ -6,7 +6,9 @@
 
 use super::compile::{ArOp, CmpOp, Const, Func, Node};
 use super::error::{EvalError, EvalKind};
-use super::eval::{conversion_error, parse_double, parse_int, range_error};
+use super::eval::{
+    conversion_error, double_arith, int_arith, parse_double, parse_int, range_error, uint_arith,
+};
 use super::regex::Regex;
 use super::types::Ty;
 use super::value::{format_double, numeric_cmp, Value};
@@ -265,65 +267,12 @@ fn num_value(f: &Fast, rv: &RowVals) -> R<Value<'static>> {
 
 fn arith(op: ArOp, a: Fast, b: Fast) -> Option<Fast> {
     use Fast::*;
-    let name = match op {
-        ArOp::Add => "_+_",
-        ArOp::Sub => "_-_",
-        ArOp::Mul => "_*_",
-        ArOp::Div => "_/_",
-        ArOp::Rem => "_%_",
-    };
     Some(match (a, b) {
-        (Int(x), Int(y)) => Int(Box::new(move |rv| {
-            let (p, q) = (x(rv)?, y(rv)?);
-            let r = match op {
-                ArOp::Add => p.checked_add(q),
-                ArOp::Sub => p.checked_sub(q),
-                ArOp::Mul => p.checked_mul(q),
-                ArOp::Div => {
-                    if q == 0 {
-                        return Err(err(EvalKind::DivideByZero, "division by zero"));
-                    }
-                    p.checked_div(q)
-                }
-                ArOp::Rem => {
-                    if q == 0 {
-                        return Err(err(EvalKind::ModulusByZero, "modulus by zero"));
-                    }
-                    p.checked_rem(q)
-                }
-            };
-            r.ok_or_else(|| boxed(EvalError::overflow(name)))
-        })),
-        (Uint(x), Uint(y)) => Uint(Box::new(move |rv| {
-            let (p, q) = (x(rv)?, y(rv)?);
-            let r = match op {
-                ArOp::Add => p.checked_add(q),
-                ArOp::Sub => p.checked_sub(q),
-                ArOp::Mul => p.checked_mul(q),
-                ArOp::Div => {
-                    if q == 0 {
-                        return Err(err(EvalKind::DivideByZero, "division by zero"));
-                    }
-                    Some(p / q)
-                }
-                ArOp::Rem => {
-                    if q == 0 {
-                        return Err(err(EvalKind::ModulusByZero, "modulus by zero"));
-                    }
-                    Some(p % q)
-                }
-            };
-            r.ok_or_else(|| boxed(EvalError::overflow(name)))
-        })),
-        (Double(x), Double(y)) if op != ArOp::Rem => Double(Box::new(move |rv| {
-            let (p, q) = (x(rv)?, y(rv)?);
-            Ok(match op {
-                ArOp::Add => p + q,
-                ArOp::Sub => p - q,
-                ArOp::Mul => p * q,
-                _ => p / q,
-            })
-        })),
+        (Int(x), Int(y)) => Int(Box::new(move |rv| int_arith(op, x(rv)?, y(rv)?).map_err(boxed))),
+        (Uint(x), Uint(y)) => Uint(Box::new(move |rv| uint_arith(op, x(rv)?, y(rv)?).map_err(boxed))),
+        (Double(x), Double(y)) if op != ArOp::Rem => {
+            Double(Box::new(move |rv| Ok(double_arith(op, x(rv)?, y(rv)?))))
+        }
         (Str(x), Str(y)) if op == ArOp::Add => Str(concat(x, y)),
         (Bytes(x), Bytes(y)) if op == ArOp::Add => Bytes(concat(x, y)),
         _ => return None,
