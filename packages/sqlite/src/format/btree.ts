@@ -3,6 +3,7 @@
  * pages, and the record format, enough to walk every b-tree and to descend the `kv` index.
  * https://sqlite.org/fileformat.html#b_tree_pages
  */
+import { inlinePayloadThreshold } from "../page-size.ts";
 
 export const PAGE_INTERIOR_INDEX = 2;
 export const PAGE_INTERIOR_TABLE = 5;
@@ -89,7 +90,7 @@ export interface Cell {
 
 /** Bytes of payload kept on the page for a payload of `p` bytes (the rest spills to overflow pages). */
 export function localPayloadSize(p: number, usable: number, tableLeaf: boolean): number {
-  const maxLocal = tableLeaf ? usable - 35 : Math.floor(((usable - 12) * 64) / 255) - 23;
+  const maxLocal = tableLeaf ? usable - 35 : inlinePayloadThreshold(usable);
   if (p <= maxLocal) return p;
   const minLocal = Math.floor(((usable - 12) * 32) / 255) - 23;
   const k = minLocal + ((p - minLocal) % (usable - 4));

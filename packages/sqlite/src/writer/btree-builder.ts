@@ -12,6 +12,7 @@
  */
 import { ShardWriteError } from "@shardy/errors";
 import { be32, localPayloadSize, PAGE_INTERIOR_INDEX, PAGE_LEAF_INDEX } from "../format/btree.ts";
+import { inlinePayloadThreshold } from "../page-size.ts";
 import type { LocalFs } from "../util/local-fs.ts";
 import { copyBytes, WordCopier } from "./bytes.ts";
 import { buildSchemaPage } from "./schema-page.ts";
@@ -64,7 +65,7 @@ export class KvBtreeBuilder {
     this.#fs = fs;
     this.#path = path;
     this.#usable = pageSize;
-    this.#maxLocal = Math.floor(((pageSize - 12) * 64) / 255) - 23;
+    this.#maxLocal = inlinePayloadThreshold(pageSize);
     this.#maxPages = Math.max(ROOT_PAGE, Math.floor(maxBytes / pageSize));
     this.#out = new Uint8Array(OUT_PAGES * pageSize);
     this.#levels.push(this.#newLevel(LEAF_HEADER));
