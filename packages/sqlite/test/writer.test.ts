@@ -1,6 +1,7 @@
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { ConfigValidationError, ShardWriteError } from "@shardy/errors";
 import { FaultyStore, MemoryStore } from "@shardy/store";
 import {
@@ -109,6 +110,59 @@ describe("SqliteShardWriter", () => {
     expect(results[1]!.duplicateCount).toBe(1000);
     expect(results[1]!.minKey).toEqual(u64(0));
     expect(results[1]!.maxKey).toEqual(u64(1999));
+  });
+
+  test("puts in key order stream into the b-tree (no buffer, no spill) and give the file sorting would", async () => {
+    const ids = Array.from({ length: 3000 }, (_, i) => i * 7);
+    const results = [];
+    for (const order of [ids, shuffled(ids, 3)]) {
+      const { writer } = await newWriter(new MemoryStore("w-stream"), { memoryBudgetBytes: 20_000 });
+      for (const i of order) writer.put(u64(i), valueFor(i, i % 101 === 0 ? 5000 : 50));
+      results.push(await writer.finish());
+    }
+    const [streamed, sorted] = results;
+    expect(streamed!.spilledRuns).toBe(0);
+    expect(sorted!.spilledRuns).toBeGreaterThan(5);
+    expect(streamed!.checksum).toBe(sorted!.checksum);
+    expect(streamed!.rowCount).toBe(3000);
+    expect(streamed!.minKey).toEqual(u64(0));
+    expect(streamed!.maxKey).toEqual(u64(2999 * 7));
+  });
+
+  test("when the key order breaks, the streamed rows merge as the oldest run: later puts win", async () => {
+    // Two sorted runs that overlap, then a shuffled tail that repeats some keys once more.
+    const puts: [number, Uint8Array<ArrayBuffer>][] = [];
+    // Some values of the first run spill onto overflow pages, which the run reader follows.
+    for (let i = 0; i < 2000; i++) puts.push([i, valueFor(i, i % 97 === 0 ? 5000 : 40)]);
+    for (let i = 1000; i < 3000; i++) puts.push([i, valueFor(i + 1, 30 + (i % 50))]);
+    for (const i of shuffled(
+      Array.from({ length: 500 }, (_, i) => i * 6),
+      9,
+    ))
+      puts.push([i, valueFor(i + 2, 20)]);
+    const expected = new Map(puts.map(([k, v]) => [k, v]));
+    const checksums = [];
+    // A small budget keeps the streamed prefix as a run and spills; a large one takes it back in memory.
+    for (const budget of [20_000, 1 << 30]) {
+      const store = new MemoryStore(`w-break-${budget}`);
+      const { writer, dbUrl } = await newWriter(store, { memoryBudgetBytes: budget });
+      for (const [k, v] of puts) writer.put(u64(k), v);
+      const result = await writer.finish();
+      expect(result.rowCount).toBe(expected.size);
+      expect(result.duplicateCount).toBe(puts.length - expected.size);
+      expect(result.spilledRuns > 0).toBe(budget === 20_000);
+      const db = openUploaded((await objectBytes(store, dbUrl, "shard.db"))!);
+      expect(db.query("PRAGMA integrity_check").all()).toEqual([{ integrity_check: "ok" }]);
+      const rows = db.query("SELECT k, v FROM kv ORDER BY k").all() as { k: Uint8Array; v: Uint8Array }[];
+      expect(rows.length).toBe(expected.size);
+      for (const row of rows) {
+        const k = Number(new DataView(row.k.buffer, row.k.byteOffset).getBigUint64(0));
+        expect(new Uint8Array(row.v)).toEqual(expected.get(k)!);
+      }
+      db.close();
+      checksums.push(result.checksum);
+    }
+    expect(checksums[0]).toBe(checksums[1]);
   });
 
   test("putBatch over Arrow-style columns writes the same file as put row by row, spills included", async () => {
@@ -301,18 +355,25 @@ describe("SqliteShardWriter bad input", () => {
     );
   });
 
-  test("a full local disk is a retryable ShardWriteError and nothing is uploaded", async () => {
-    const store = new MemoryStore("bad-full");
-    const { writer, dbUrl } = await newWriter(store, { maxDbBytes: 64 * 1024 });
-    for (let i = 0; i < 2000; i++) writer.put(u64(i), valueFor(i, 200));
-    const err = await writer.finish().catch((e) => e);
-    expect(err).toBeInstanceOf(ShardWriteError);
-    expect(err.retryable).toBe(true);
-    expect(err.message).toMatch(/local disk full/);
-    expect((await store.list("")).objects).toEqual([]);
-    expect(existsSync(writer.dbPath)).toBe(false);
-    void dbUrl;
-  });
+  // Sorted puts stream into the b-tree, so the disk fills during put(); shuffled ones at finish().
+  for (const order of ["sorted", "shuffled"] as const) {
+    test(`a full local disk is a retryable ShardWriteError and nothing is uploaded (${order} puts)`, async () => {
+      const store = new MemoryStore(`bad-full-${order}`);
+      const { writer } = await newWriter(store, { maxDbBytes: 64 * 1024 });
+      const ids = Array.from({ length: 2000 }, (_, i) => i);
+      const err = await (async () => {
+        for (const i of order === "sorted" ? ids : shuffled(ids, 5)) writer.put(u64(i), valueFor(i, 200));
+        return writer.finish();
+      })().catch((e) => e);
+      expect(err).toBeInstanceOf(ShardWriteError);
+      expect(err.retryable).toBe(true);
+      expect(err.message).toMatch(/local disk full/);
+      expect((await store.list("")).objects).toEqual([]);
+      expect(existsSync(writer.dbPath)).toBe(false);
+      await writer.abort();
+      expect(readdirSync(dirname(writer.dbPath))).toEqual([]);
+    });
+  }
 });
 
 describe("SqliteShardWriter upload faults leave nothing a manifest could point at", () => {

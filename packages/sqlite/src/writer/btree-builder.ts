@@ -76,6 +76,10 @@ export class KvBtreeBuilder {
     return this.#rows;
   }
 
+  get pageSize(): number {
+    return this.#usable;
+  }
+
   /** Appends one row; keys must be strictly ascending (the caller sorts and de-duplicates). */
   add(key: Uint8Array, value: Uint8Array): void {
     this.addPair(key, 0, key.length, value, 0, value.length);

@@ -4,8 +4,11 @@
  * would hold after the reference's pragmas and INSERTs, without running SQLite), then upload
  * `shard.db` and its sidecar v8 bound to the uploaded ETag.
  *
- * Memory is bounded by `memoryBudgetBytes`: past it the buffer is sorted and spilled to a run
- * file next to shard.db, and the runs are merged at the end, so the b-tree sees sorted input.
+ * Rows that arrive in ascending key order (sorted input, or a shard's share of it) go straight
+ * into the b-tree as they come: no buffer, no sort. The first row out of order (or a repeated key)
+ * seals that b-tree as the oldest sorted run and switches to buffering. Buffered memory is bounded
+ * by `memoryBudgetBytes`: past it the buffer is sorted and spilled to a run file next to shard.db,
+ * and the runs are merged at the end, so the final b-tree sees sorted input.
  */
 import { ConfigValidationError, ShardWriteError, ShardyError, SidecarUnavailableError } from "@shardy/errors";
 import type { ObjectStore } from "@shardy/store";
@@ -24,9 +27,10 @@ import { zstdCompress } from "../sidecar/zstd.ts";
 import { joinPath, type LocalFs, localFs } from "../util/local-fs.ts";
 import { DB_FILENAME, shardObjectKey, toHex } from "../util/urls.ts";
 import { KvBtreeBuilder } from "./btree-builder.ts";
-import { copyBytes } from "./bytes.ts";
-import { PairBuffer, type PairSink } from "./pair-buffer.ts";
-import { mergeRuns, RunReader, writeRun } from "./spill.ts";
+import { BtreeRunReader } from "./btree-run.ts";
+import { PAIR_OVERHEAD_BYTES, PairBuffer, type PairSink } from "./pair-buffer.ts";
+import { SortedStream, type SortedStreamResult } from "./sorted-stream.ts";
+import { mergeRuns, RunReader, type SortedRun, writeRun } from "./spill.ts";
 
 /** SQLite's default SQLITE_MAX_LENGTH: no string, blob or row record may be longer. */
 export const SQLITE_MAX_LENGTH = 1_000_000_000;
@@ -80,12 +84,7 @@ export interface SqliteShardWriteResult extends ShardWriteResult {
 /** Rows `putBatch` copies before it checks the memory budget. */
 const PUT_BATCH_SLICE = 4096;
 
-interface BuiltShard {
-  rows: number;
-  duplicates: number;
-  minKey?: Uint8Array;
-  maxKey?: Uint8Array;
-}
+type BuiltShard = SortedStreamResult;
 
 export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
   readonly #opts: SqliteShardWriterOptions;
@@ -93,6 +92,10 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
   readonly #pageSize: PageSizeOption;
   readonly #budget: number;
   readonly #buffer = new PairBuffer();
+  /** The b-tree taking rows while they arrive in key order; undefined once buffering. */
+  #stream: SortedStream | undefined;
+  /** The streamed rows sealed as a b-tree when the key order broke (the oldest run). */
+  #streamedRun: string | undefined;
   readonly #runs: string[] = [];
   #puts = 0;
   /** Largest key + value put so far (spilled runs included): decides if leaves can overflow. */
@@ -118,6 +121,12 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
   static async create(options: SqliteShardWriterOptions): Promise<SqliteShardWriter> {
     const writer = new SqliteShardWriter(options);
     writer.#fs.mkdirSync(options.localDir, { recursive: true });
+    // "auto" needs every value length before the page size is known: buffer from the start.
+    if (writer.#pageSize !== "auto") {
+      writer.#stream = new SortedStream(
+        new KvBtreeBuilder(writer.#fs, writer.dbPath, writer.#pageSize, options.maxDbBytes),
+      );
+    }
     return writer;
   }
 
@@ -153,8 +162,15 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
         { field: "value" },
       );
     }
-    this.#buffer.add(key, value);
     this.#puts++;
+    if (
+      this.#stream &&
+      this.#streamed(() => this.#stream!.accept(key, 0, key.length, value, 0, value.length))
+    ) {
+      return;
+    }
+    this.#endStream();
+    this.#buffer.add(key, value);
     if (this.#buffer.bytes >= this.#budget) this.#spill();
   }
 
@@ -206,8 +222,17 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
         }
       }
     }
+    let at = start;
+    const stream = this.#stream;
+    if (stream) {
+      at = this.#streamed(() =>
+        stream.acceptColumns(keyOffsets, keyData, valueOffsets, valueData, start, end),
+      );
+      this.#puts += at - start;
+      if (at < end) this.#endStream();
+    }
     // Slices keep the buffer near the memory budget: a spill happens between slices.
-    for (let at = start; at < end; ) {
+    while (at < end) {
       const stop = Math.min(end, at + PUT_BATCH_SLICE);
       this.#buffer.addColumns(keyOffsets, keyData, valueOffsets, valueData, at, stop);
       this.#puts += stop - at;
@@ -268,6 +293,59 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
     await this.#cleanupAfterFailure();
   }
 
+  /**
+   * Runs a write into the streamed b-tree. A failure there (a full disk) ends the attempt: the
+   * local files go, and the writer refuses further calls.
+   */
+  #streamed<T>(write: () => T): T {
+    try {
+      return write();
+    } catch (err) {
+      this.#stream?.close();
+      this.#stream = undefined;
+      this.#state = "aborted";
+      this.#removeLocalFiles();
+      throw asDiskError(err, this.dbPath);
+    }
+  }
+
+  /**
+   * The key order broke. The streamed rows become the oldest sorted run, or, when they are few
+   * (unsorted input breaks the order at once), go back into the now empty buffer as its first puts.
+   */
+  #endStream(): void {
+    const stream = this.#stream;
+    if (!stream) return;
+    this.#stream = undefined;
+    const path = joinPath(this.#opts.localDir, "streamed.db");
+    try {
+      stream.finish();
+      this.#fs.renameSync(this.dbPath, path);
+    } catch (err) {
+      this.#state = "aborted";
+      this.#removeLocalFiles();
+      throw asDiskError(err, this.dbPath);
+    }
+    this.#maxPairBytes = Math.max(this.#maxPairBytes, stream.maxPairBytes);
+    if (stream.bytes + stream.rows * PAIR_OVERHEAD_BYTES > this.#budget / 2) {
+      this.#streamedRun = path;
+      return;
+    }
+    const reader = BtreeRunReader.open(path, 0);
+    try {
+      while (reader.next()) {
+        const { buf, at, keyLength, valueLength } = reader;
+        this.#buffer.add(
+          buf.subarray(at, at + keyLength),
+          buf.subarray(at + keyLength, at + keyLength + valueLength),
+        );
+      }
+    } finally {
+      reader.close();
+      this.#fs.rmSync(path, { force: true });
+    }
+  }
+
   #spill(): void {
     this.#maxPairBytes = Math.max(this.#maxPairBytes, this.#buffer.maxPairBytes);
     const path = joinPath(this.#opts.localDir, `run-${this.#runs.length}.spill`);
@@ -286,13 +364,23 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
     const signal = opts.signal;
     signal?.throwIfAborted();
     const dbPath = this.dbPath;
-    this.#fs.rmSync(dbPath, { force: true });
-    const maxPairBytes = Math.max(this.#maxPairBytes, this.#buffer.maxPairBytes);
+    if (!this.#stream) this.#fs.rmSync(dbPath, { force: true });
 
     // 1. Build shard.db locally.
     let built: BuiltShard;
     let pageSize: number;
-    if (this.#runs.length === 0) {
+    const stream = this.#stream;
+    if (stream) {
+      // Every row arrived in key order: the b-tree is already written.
+      this.#stream = undefined;
+      pageSize = stream.pageSize;
+      try {
+        built = stream.finish();
+      } catch (err) {
+        throw asDiskError(err, dbPath);
+      }
+      this.#maxPairBytes = Math.max(this.#maxPairBytes, stream.maxPairBytes);
+    } else if (this.#runs.length === 0 && this.#streamedRun === undefined) {
       const order = this.#buffer.sortedOrder();
       pageSize =
         this.#pageSize === "auto"
@@ -309,7 +397,8 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
       built = this.#withRuns((readers) => this.#build(pageSize, (add) => mergeRuns(readers, add)));
       built.duplicates += this.#runDuplicates;
     }
-    for (const run of this.#runs) this.#fs.rmSync(run, { force: true });
+    const maxPairBytes = Math.max(this.#maxPairBytes, this.#buffer.maxPairBytes);
+    for (const run of this.#runFiles()) this.#fs.rmSync(run, { force: true });
     this.#buffer.reset();
     signal?.throwIfAborted();
     const dbBytes = this.#fs.statSync(dbPath)!.size;
@@ -378,46 +467,46 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
   /** Writes shard.db from the rows `feed` emits in ascending key order (distinct keys). */
   #build(
     pageSize: number,
-    /** Emits rows in key order (distinct keys). */
+    /** Emits rows in key order (distinct keys); returns the superseded puts it skipped. */
     feed: (sink: PairSink) => number,
   ): BuiltShard {
     const opts = this.#opts;
     const dbPath = this.dbPath;
-    let builder: KvBtreeBuilder | undefined;
+    let stream: SortedStream | undefined;
     try {
-      builder = new KvBtreeBuilder(this.#fs, dbPath, pageSize, opts.maxDbBytes);
-      const b = builder;
+      const s = new SortedStream(new KvBtreeBuilder(this.#fs, dbPath, pageSize, opts.maxDbBytes));
+      stream = s;
       const signal = opts.signal;
       const progress = opts.onProgress;
-      // The ends of the key range: the first key kept, the last one copied into a reused buffer.
-      let minKey: Uint8Array | undefined;
-      let last = new Uint8Array(64);
-      let lastLength = 0;
-      let rows = 0;
       const duplicates = feed((keys, keyAt, kl, values, valueAt, vl) => {
-        b.addPair(keys, keyAt, kl, values, valueAt, vl);
-        if (rows === 0) minKey = keys.slice(keyAt, keyAt + kl);
-        if (kl > last.length) last = new Uint8Array(kl * 2);
-        copyBytes(keys, keyAt, last, 0, kl);
-        lastLength = kl;
-        if ((++rows & 0xffff) === 0) {
+        if (!s.accept(keys, keyAt, kl, values, valueAt, vl)) {
+          throw new Error(`internal: sorted rows reached the b-tree out of order at row ${s.rows}`);
+        }
+        if ((s.rows & 0xffff) === 0) {
           signal?.throwIfAborted();
-          progress?.({ stage: "build", rows });
+          progress?.({ stage: "build", rows: s.rows });
         }
       });
-      b.finish();
-      const maxKey = rows > 0 ? last.slice(0, lastLength) : undefined;
-      return { rows, duplicates, minKey, maxKey };
+      return { ...s.finish(), duplicates };
     } catch (err) {
-      builder?.close();
+      stream?.close();
       throw asDiskError(err, dbPath);
     }
   }
 
-  /** Opens a reader per spilled run for `use`, closing them after. */
-  #withRuns<T>(use: (readers: RunReader[]) => T): T {
-    const readers = this.#runs.map((path, i) => RunReader.open(this.#fs, path, i));
+  /** The streamed b-tree (if the key order broke) and the spilled runs, oldest first. */
+  #runFiles(): string[] {
+    return this.#streamedRun === undefined ? [...this.#runs] : [this.#streamedRun, ...this.#runs];
+  }
+
+  /** Opens a reader per sorted run for `use`, closing them after. */
+  #withRuns<T>(use: (readers: SortedRun[]) => T): T {
+    const readers: SortedRun[] = [];
+    const streamed = this.#streamedRun;
     try {
+      if (streamed !== undefined) readers.push(BtreeRunReader.open(streamed, 0));
+      const first = readers.length;
+      for (const [i, path] of this.#runs.entries()) readers.push(RunReader.open(this.#fs, path, first + i));
       return use(readers);
     } finally {
       for (const r of readers) r.close();
@@ -461,15 +550,21 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
   }
 
   async #cleanupAfterFailure(): Promise<void> {
+    this.#stream?.close();
+    this.#stream = undefined;
+    this.#removeLocalFiles();
+    await this.#deleteRemote();
+  }
+
+  #removeLocalFiles(): void {
     this.#buffer.reset();
-    for (const path of [...this.#runs, this.dbPath]) {
+    for (const path of [...this.#runFiles(), this.dbPath]) {
       try {
         this.#fs.rmSync(path, { force: true });
       } catch {
         // Local scratch; nothing points at it.
       }
     }
-    await this.#deleteRemote();
   }
 }
 

@@ -48,10 +48,23 @@ export function writeRun(fs: LocalFs, path: string, buffer: PairBuffer): number 
 }
 
 /**
- * Sequential buffered reader of one run. The current pair is `buf[at..]` (key then value) until
- * the next `next()`.
+ * One sorted, de-duplicated sequence of pairs read in key order: the current pair's key is
+ * `buf[at..at + keyLength)` and its value follows it, valid until the next `next()`.
  */
-export class RunReader {
+export interface SortedRun {
+  readonly buf: Uint8Array;
+  readonly at: number;
+  readonly keyLength: number;
+  readonly valueLength: number;
+  /** Age of the run: among equal keys the highest index wins (its puts came later). */
+  readonly runIndex: number;
+  /** Moves to the next pair; false at the end. */
+  next(): boolean;
+  close(): void;
+}
+
+/** Sequential buffered reader of one spilled run file. */
+export class RunReader implements SortedRun {
   buf = new Uint8Array(CHUNK);
   #start = 0;
   #end = 0;
@@ -117,7 +130,7 @@ export class RunReader {
 }
 
 /** memcmp then length (SQLite's BINARY order) of the current keys of two readers. */
-function compareKeys(a: RunReader, b: RunReader): number {
+function compareKeys(a: SortedRun, b: SortedRun): number {
   const ab = a.buf;
   const bb = b.buf;
   const n = Math.min(a.keyLength, b.keyLength);
@@ -129,7 +142,7 @@ function compareKeys(a: RunReader, b: RunReader): number {
 }
 
 /** Whether the current key of `r` equals `key[0..length)`. */
-function keyEquals(r: RunReader, key: Uint8Array, length: number): boolean {
+function keyEquals(r: SortedRun, key: Uint8Array, length: number): boolean {
   if (r.keyLength !== length) return false;
   const b = r.buf;
   for (let i = 0, x = r.at; i < length; i++) if (b[x + i] !== key[i]) return false;
@@ -140,14 +153,14 @@ function keyEquals(r: RunReader, key: Uint8Array, length: number): boolean {
  * K-way merge of sorted runs in key order. Among equal keys the run written last wins (its puts
  * came later); returns how many superseded values were dropped.
  */
-export function mergeRuns(readers: RunReader[], emit: PairSink): number {
+export function mergeRuns(readers: SortedRun[], emit: PairSink): number {
   // Binary min-heap ordered by (key ascending, run index descending).
-  const heap: RunReader[] = [];
-  const less = (a: RunReader, b: RunReader) => {
+  const heap: SortedRun[] = [];
+  const less = (a: SortedRun, b: SortedRun) => {
     const d = compareKeys(a, b);
     return d < 0 || (d === 0 && a.runIndex > b.runIndex);
   };
-  const push = (r: RunReader) => {
+  const push = (r: SortedRun) => {
     heap.push(r);
     let i = heap.length - 1;
     while (i > 0) {
