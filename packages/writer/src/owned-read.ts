@@ -9,7 +9,7 @@ import type { Kernel } from "@shardy/kernel";
 import { arrowSource } from "./inputs/arrow-ipc.ts";
 import type { InputReadOptions } from "./inputs/types.ts";
 import { checkKeysFit, keyColumnOf } from "./keys.ts";
-import { decodeDictionaries, groupByShard } from "./partition.ts";
+import { copyBatch, decodeDictionaries, groupByShard } from "./partition.ts";
 import { HashRowRouter } from "./routing.ts";
 import type { ShardHost } from "./shard-host.ts";
 
@@ -44,6 +44,8 @@ export async function readOwnedRows(
     keyCol: ctx.keyCol,
     keyEncoding: ctx.keyEncoding,
     signal: ctx.signal,
+    // Every row kept is copied (gathered) below before the next batch is read.
+    reuseBuffers: true,
   };
   let rows = 0;
   for (const file of plan.files) {
@@ -55,9 +57,11 @@ export async function readOwnedRows(
       const keys = keyColumnOf(batch, ctx.keyCol, item.file, item.columns);
       checkKeysFit(keys, ctx.keyEncoding, ctx.keyCol, item.describeRow);
       const grouped = groupByShard(batch, router.assign(batch, keys), plan.numDbs, order);
+      // All rows in one owned shard come back ungathered: copy them out of the reused buffer.
+      const own = grouped.batch === batch ? copyBatch(batch) : grouped.batch;
       for (const r of grouped.ranges) {
-        const whole = r.start === 0 && r.end === grouped.batch.numRows;
-        await ctx.host.write(r.dbId, whole ? grouped.batch : grouped.batch.slice(r.start, r.end));
+        const whole = r.start === 0 && r.end === own.numRows;
+        await ctx.host.write(r.dbId, whole ? own : own.slice(r.start, r.end));
       }
       rows += batch.numRows;
     }

@@ -88,6 +88,13 @@ export function partitionByShard(batch: RecordBatch, ids: Int32Array, numDbs: nu
   }));
 }
 
+/** `batch` in buffers of its own. */
+export function copyBatch(batch: RecordBatch): RecordBatch {
+  const identity = new Int32Array(batch.numRows);
+  for (let i = 0; i < identity.length; i++) identity[i] = i;
+  return takeBatch(batch, identity);
+}
+
 export function takeBatch(batch: RecordBatch, perm: Int32Array): RecordBatch {
   const children = batch.data.children.map((child) => takeData(child as Data, perm));
   const struct = makeData({

@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ConfigValidationError } from "@shardy/errors";
 import { FileStore } from "@shardy/store";
-import { Int64, Table, tableToIPC, Utf8, vectorFromArray } from "apache-arrow";
+import { Dictionary, Int32, Int64, Table, tableToIPC, Utf8, vectorFromArray } from "apache-arrow";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import {
   buildSnapshot,
@@ -180,6 +181,62 @@ describe("Arrow IPC and globs", () => {
     const ids: unknown[] = [];
     for (const s of sources) ids.push(...column(await collect(s), "id"));
     expect(ids).toEqual(Array.from({ length: 10 }, (_, i) => BigInt(i)));
+  });
+});
+
+describe("Arrow IPC file blocks", () => {
+  const rowText = (row: unknown) =>
+    JSON.stringify(row, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+
+  /** Many small batches with a dictionary column, written as an IPC file. */
+  function multiBatchFile(dir: string): { file: string; rows: unknown[] } {
+    const ids = Array.from({ length: 300 }, (_, i) => BigInt(i));
+    const whole = new Table({
+      id: vectorFromArray(ids, new Int64()),
+      tag: vectorFromArray(
+        ids.map((i) => `tag-${i % 7n}`),
+        new Dictionary(new Utf8(), new Int32()),
+      ),
+      payload: vectorFromArray(ids.map((i) => `p${i}`.repeat(Number(i % 5n) + 1))),
+    });
+    // Six record batch blocks sharing one dictionary block.
+    const table = new Table(
+      Array.from({ length: 6 }, (_, b) => whole.slice(b * 50, b * 50 + 50).batches).flat(),
+    );
+    const file = join(dir, "blocks.arrow");
+    writeFileSync(file, tableToIPC(table, "file"));
+    return { file, rows: table.toArray().map(rowText) };
+  }
+
+  /** Rows as JSON, taken from each batch before the next is read (what reuseBuffers allows). */
+  async function rowsReadInTurn(source: InputSource, reuseBuffers: boolean): Promise<unknown[]> {
+    const rows: unknown[] = [];
+    for await (const item of source.read({ reuseBuffers, batchRows: 20 })) {
+      for (const r of item.batch.toArray()) rows.push(rowText(r));
+    }
+    return rows;
+  }
+
+  test("every block reads back, with and without reused buffers", async () => {
+    const { file, rows } = multiBatchFile(tempDir("ipc-blocks"));
+    const [source] = openInputs([file]);
+    expect(await rowsReadInTurn(source!, false)).toEqual(rows);
+    expect(await rowsReadInTurn(source!, true)).toEqual(rows);
+  });
+
+  test("a truncated file is a ConfigValidationError naming the file and the footer", async () => {
+    const dir = tempDir("ipc-truncated");
+    const { file } = multiBatchFile(dir);
+    const cut = join(dir, "cut.arrow");
+    const bytes = readFileSync(file);
+    writeFileSync(cut, bytes.subarray(0, bytes.length - 100));
+    const [source] = openInputs([cut]);
+    const err = await collect(source!).catch((e) => e);
+    expect(err).toBeInstanceOf(ConfigValidationError);
+    expect(err.message).toContain(cut);
+    expect(err.message).toMatch(
+      /not a readable Arrow IPC file or stream \(footer\).*no closing ARROW1 magic/,
+    );
   });
 });
 

@@ -1,8 +1,8 @@
 /** Arrow IPC input: the file format (`.arrow`, `.feather` v2) or the stream format (`.arrows`). */
 import { statSync } from "node:fs";
-import { open } from "node:fs/promises";
 import { ConfigValidationError } from "@shardy/errors";
 import { type Data, type RecordBatch, RecordBatchReader } from "apache-arrow";
+import { IpcReadError, ipcMessageChunks } from "./ipc-messages.ts";
 import { DEFAULT_BATCH_ROWS, type InputBatch, type InputReadOptions, type InputSource } from "./types.ts";
 
 export function arrowSource(file: string): InputSource {
@@ -20,30 +20,32 @@ export function arrowSource(file: string): InputSource {
 }
 
 function malformed(file: string, where: string, cause: unknown): ConfigValidationError {
+  const place = cause instanceof IpcReadError ? cause.where : where;
   return new ConfigValidationError(
-    `${file}: not a readable Arrow IPC file or stream (${where}): ${(cause as Error)?.message ?? String(cause)}`,
+    `${file}: not a readable Arrow IPC file or stream (${place}): ${(cause as Error)?.message ?? String(cause)}`,
     { field: "inputs", cause },
   );
 }
 
 async function* readArrow(file: string, opts: InputReadOptions): AsyncGenerator<InputBatch> {
   const batchRows = opts.batchRows ?? DEFAULT_BATCH_ROWS;
-  const handle = await open(file, "r");
+  let reader: RecordBatchReader;
   try {
-    let reader: Awaited<ReturnType<typeof RecordBatchReader.from>>;
-    try {
-      reader = await RecordBatchReader.from(handle);
-    } catch (cause) {
-      throw malformed(file, "header", cause);
-    }
+    // A synchronous byte source gives a synchronous reader.
+    reader = RecordBatchReader.from(
+      ipcMessageChunks(file, { reuseBuffers: opts.reuseBuffers }),
+    ).open() as RecordBatchReader;
+  } catch (cause) {
+    throw malformed(file, "header", cause);
+  }
+  try {
     let firstRow = 0;
     let index = 0;
-    const iterator = reader[Symbol.asyncIterator]();
     for (;;) {
       opts.signal?.throwIfAborted();
       let next: IteratorResult<RecordBatch>;
       try {
-        next = await iterator.next();
+        next = reader.next() as IteratorResult<RecordBatch>;
       } catch (cause) {
         throw malformed(file, `record batch ${index}`, cause);
       }
@@ -69,7 +71,7 @@ async function* readArrow(file: string, opts: InputReadOptions): AsyncGenerator<
       }
     }
   } finally {
-    await handle.close().catch(() => {});
+    reader.cancel();
   }
 }
 

@@ -40,6 +40,12 @@ export interface InputReadOptions {
   keyEncoding?: KeyEncoding;
   csv?: CsvOptions;
   signal?: AbortSignal;
+  /**
+   * The reader may reuse a batch's memory once the next batch is requested (Arrow IPC files:
+   * fresh memory per batch costs more CPU in page faults than reading the bytes). Only for a
+   * consumer that copies whatever it keeps before it asks for more.
+   */
+  reuseBuffers?: boolean;
 }
 
 export interface InputSource {
