@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { ConfigValidationError, ShardWriteError } from "@shardy/errors";
-import { FaultyStore, MemoryStore } from "@shardy/store";
+import { FaultyStore, FileStore, MemoryStore, type ObjectStore } from "@shardy/store";
 import {
   checksumOf,
   decodeSidecar,
@@ -17,7 +17,7 @@ import { attemptUrl, removeTempDirs, shuffled, tempDir, u64, valueFor } from "./
 
 afterAll(removeTempDirs);
 
-async function newWriter(store: MemoryStore | FaultyStore, extra: Partial<SqliteShardWriterOptions> = {}) {
+async function newWriter(store: ObjectStore, extra: Partial<SqliteShardWriterOptions> = {}) {
   const dbUrl = attemptUrl(`${store.baseUrl}/snap`);
   const writer = await SqliteShardWriter.create({ store, dbUrl, localDir: tempDir("w"), ...extra });
   return { writer, dbUrl };
@@ -276,6 +276,23 @@ describe("SqliteShardWriter", () => {
     expect(result.sidecar).toMatchObject({ written: true, chains: 60 });
     expect(sidecar.chains.size).toBe(60);
     expect(sidecar.pages.has(1)).toBe(true);
+  });
+
+  test("a file store takes shard.db itself (moved in, unless kept); checksum and sidecar match the object", async () => {
+    for (const keepLocalFile of [false, true]) {
+      const store = new FileStore(tempDir("w-filestore"));
+      const { writer, dbUrl } = await newWriter(store, { keepLocalFile });
+      for (let i = 0; i < 20_000; i++) writer.put(u64(i), valueFor(i));
+      const result = await writer.finish();
+      expect(existsSync(writer.dbPath)).toBe(keepLocalFile);
+      const object = await store.get(shardObjectKey(store, dbUrl, "shard.db"));
+      expect(object!.body.length).toBe(result.dbBytes);
+      expect(result.checksum).toBe(await checksumOf(object!.body));
+      expect(result.etag).toBe(object!.etag);
+      const sidecar = await store.get(shardObjectKey(store, dbUrl, "shard.sidecar"));
+      expect(decodeSidecar(sidecar!.body).dbTag).toBe(object!.etag);
+      if (keepLocalFile) expect(readFileSync(writer.dbPath).equals(object!.body)).toBe(true);
+    }
   });
 
   test("emitSidecar: false writes shard.db only", async () => {

@@ -6,7 +6,7 @@
  * when written and cached by inode so repeated heads do not re-read files.
  */
 import { createHash, randomBytes } from "node:crypto";
-import type { BigIntStats, Dirent } from "node:fs";
+import { type BigIntStats, type Dirent, constants as fsConstants } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -31,6 +31,7 @@ import type {
   ListResult,
   ObjectMeta,
   ObjectStore,
+  PutFileOptions,
   PutOptions,
   PutResult,
   StoreCapabilities,
@@ -177,6 +178,31 @@ export class FileStore implements ObjectStore {
     return this.#commit(file, key, temp, options?.signal, async () => {});
   }
 
+  /**
+   * Stores the local file `source` as `key` without passing its bytes through JS: `move` renames
+   * it into the store (the caller's path is gone after; a copy across filesystems), otherwise the
+   * kernel copies it. The ETag is the content hash `put` would give.
+   */
+  async putFile(key: string, source: string, options?: PutFileOptions): Promise<PutResult> {
+    const file = this.#pathOf(key);
+    const signal = options?.signal;
+    signal?.throwIfAborted();
+    const tempPath = tempPathFor(file);
+    let handle: fs.FileHandle | undefined;
+    let temp: { path: string; stat: BigIntStats; etag: string };
+    try {
+      await placeFile(source, tempPath, options?.move ?? false);
+      handle = await fs.open(tempPath, "r+");
+      const etag = await hashOfFile(handle, signal);
+      temp = await this.#sealTemp(handle, tempPath, etag);
+    } catch (err) {
+      await handle?.close().catch(() => {});
+      await removeQuietly(tempPath);
+      throw wrapFsError(err, "put", key, signal);
+    }
+    return this.#commit(file, key, temp, signal, async () => {});
+  }
+
   async list(prefix: string, options?: ListOptions): Promise<ListResult> {
     options?.signal?.throwIfAborted();
     const slash = prefix.lastIndexOf("/");
@@ -234,23 +260,31 @@ export class FileStore implements ObjectStore {
     signal: AbortSignal | undefined,
     fill: (handle: fs.FileHandle) => Promise<string>,
   ): Promise<{ path: string; stat: BigIntStats; etag: string }> {
-    const dir = path.dirname(file);
-    const temp = path.join(dir, `${FILE_STORE_RESERVED_PREFIX}tmp-${randomBytes(8).toString("hex")}`);
+    const temp = tempPathFor(file);
     let handle: fs.FileHandle | undefined;
     try {
       handle = await openCreatingDirs(temp);
-      const etag = await fill(handle);
-      if (this.#fsync) await handle.datasync();
-      const stat = await handle.stat({ bigint: true });
-      await handle.close();
+      const sealed = await this.#sealTemp(handle, temp, await fill(handle));
       handle = undefined;
       signal?.throwIfAborted();
-      return { path: temp, stat, etag };
+      return sealed;
     } catch (err) {
       await handle?.close().catch(() => {});
       await removeQuietly(temp);
       throw wrapFsError(err, "put", key, signal);
     }
+  }
+
+  /** Makes a filled temp file durable (when configured) and closes it. */
+  async #sealTemp(
+    handle: fs.FileHandle,
+    temp: string,
+    etag: string,
+  ): Promise<{ path: string; stat: BigIntStats; etag: string }> {
+    if (this.#fsync) await handle.datasync();
+    const stat = await handle.stat({ bigint: true });
+    await handle.close();
+    return { path: temp, stat, etag };
   }
 
   /** Under the key's lock: runs `check`, then renames the temp file over the object. */
@@ -474,6 +508,41 @@ export function lockPathOf(file: string): string {
 
 function hashOf(body: Uint8Array): string {
   return etagFromDigest(createHash("sha256").update(body).digest());
+}
+
+const HASH_READ_BYTES = 1 << 20;
+
+/** `hashOf` the whole file behind `handle`, read through one reused buffer. */
+async function hashOfFile(handle: fs.FileHandle, signal: AbortSignal | undefined): Promise<string> {
+  const hash = createHash("sha256");
+  const buffer = new Uint8Array(HASH_READ_BYTES);
+  for (let position = 0; ; ) {
+    signal?.throwIfAborted();
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    if (bytesRead === 0) return etagFromDigest(hash.digest());
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+}
+
+/** A hidden temp name next to `file`. */
+function tempPathFor(file: string): string {
+  return path.join(path.dirname(file), `${FILE_STORE_RESERVED_PREFIX}tmp-${randomBytes(8).toString("hex")}`);
+}
+
+/** Puts `source` at `target` (creating directories): renamed when `move` and on one filesystem, else copied. */
+async function placeFile(source: string, target: string, move: boolean): Promise<void> {
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  if (move) {
+    try {
+      await fs.rename(source, target);
+      return;
+    } catch (err) {
+      if (errCode(err) !== "EXDEV") throw err;
+    }
+  }
+  await fs.copyFile(source, target, fsConstants.COPYFILE_EXCL);
+  if (move) await fs.unlink(source);
 }
 
 function objectMeta(key: string, stat: BigIntStats, etag: string): ObjectMeta {

@@ -19,6 +19,7 @@ export type {
   ListResult,
   ObjectMeta,
   ObjectStore,
+  PutFileOptions,
   PutOptions,
   PutResult,
   StoreCapabilities,

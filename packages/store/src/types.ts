@@ -40,6 +40,13 @@ export interface ListOptions {
   signal?: AbortSignal;
 }
 
+export interface PutFileOptions {
+  /** The caller gives the file up: the store may move it (the path is gone afterwards). */
+  move?: boolean;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
 export interface ListResult {
   objects: ObjectMeta[];
   /** Folded prefixes, each ending with the delimiter, sorted. */
@@ -72,6 +79,11 @@ export interface ObjectStore {
     body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
     options?: { contentType?: string; signal?: AbortSignal },
   ): Promise<PutResult>;
+  /**
+   * Optional: stores a local file as `key` without reading it through JS (a local store renames
+   * or copies it). Callers fall back to `putStream` when a store lacks it.
+   */
+  putFile?(key: string, path: string, options?: PutFileOptions): Promise<PutResult>;
   /** All keys under `prefix` (plain string prefix), sorted by key. */
   list(prefix: string, options?: ListOptions): Promise<ListResult>;
   delete(key: string): Promise<void>;

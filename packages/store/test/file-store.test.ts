@@ -96,6 +96,37 @@ describe("FileStore", () => {
     expect((await fresh.list("dir/")).objects[0]!.etag).toBe(put1.etag);
   });
 
+  test("putFile moves or copies a local file in, with the ETag put gives the same bytes", async () => {
+    const root = newRoot();
+    const store = new FileStore(root);
+    const scratch = newRoot();
+    const content = new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => (i * 31) & 255);
+    const { etag } = await store.put("ref", content);
+    for (const move of [true, false]) {
+      const source = join(scratch, `local-${move}.db`);
+      writeFileSync(source, content);
+      const key = `deep/dir/moved-${move}`;
+      expect((await store.putFile(key, source, { move })).etag).toBe(etag);
+      expect(existsSync(source)).toBe(!move);
+      const got = await store.get(key);
+      expect(got?.etag).toBe(etag);
+      expect(got?.body).toEqual(content);
+      expect((await store.head(key))?.etag).toBe(etag);
+    }
+    expect(hiddenFiles(root)).toEqual([]);
+  });
+
+  test("putFile of a missing file fails as ObjectStoreError and leaves no temp file", async () => {
+    const root = newRoot();
+    const store = new FileStore(root);
+    await store.put("k/other", bytes("x"));
+    const err = await rejection(store.putFile("k/missing", join(root, "no-such-file"), { move: true }));
+    expect(err).toBeInstanceOf(ObjectStoreError);
+    expect((err as Error).message).toMatch(/file store put "k\/missing" failed with ENOENT/);
+    expect(await store.head("k/missing")).toBeUndefined();
+    expect(hiddenFiles(root)).toEqual([]);
+  });
+
   test("a cached ETag is not served after another writer replaces the file", async () => {
     const root = newRoot();
     const reader = new FileStore(root);

@@ -9,7 +9,7 @@ import type { Kernel } from "@shardy/kernel";
 import { arrowSource } from "./inputs/arrow-ipc.ts";
 import type { InputReadOptions } from "./inputs/types.ts";
 import { checkKeysFit, keyColumnOf } from "./keys.ts";
-import { copyBatch, decodeDictionaries, groupByShard } from "./partition.ts";
+import { decodeDictionaries, groupByShardCopied } from "./partition.ts";
 import { HashRowRouter } from "./routing.ts";
 import type { ShardHost } from "./shard-host.ts";
 
@@ -44,7 +44,7 @@ export async function readOwnedRows(
     keyCol: ctx.keyCol,
     keyEncoding: ctx.keyEncoding,
     signal: ctx.signal,
-    // Every row kept is copied (gathered) below before the next batch is read.
+    // Every row kept is copied (gathered) before the next batch is read.
     reuseBuffers: true,
   };
   let rows = 0;
@@ -56,12 +56,10 @@ export async function readOwnedRows(
       // The main thread reads the same rows and reports bad input with these same checks.
       const keys = keyColumnOf(batch, ctx.keyCol, item.file, item.columns);
       checkKeysFit(keys, ctx.keyEncoding, ctx.keyCol, item.describeRow);
-      const grouped = groupByShard(batch, router.assign(batch, keys), plan.numDbs, order);
-      // All rows in one owned shard come back ungathered: copy them out of the reused buffer.
-      const own = grouped.batch === batch ? copyBatch(batch) : grouped.batch;
+      const grouped = groupByShardCopied(batch, router.assign(batch, keys), plan.numDbs, order);
       for (const r of grouped.ranges) {
-        const whole = r.start === 0 && r.end === own.numRows;
-        await ctx.host.write(r.dbId, whole ? own : own.slice(r.start, r.end));
+        const whole = r.start === 0 && r.end === grouped.batch.numRows;
+        await ctx.host.write(r.dbId, whole ? grouped.batch : grouped.batch.slice(r.start, r.end));
       }
       rows += batch.numRows;
     }

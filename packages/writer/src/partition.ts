@@ -79,6 +79,20 @@ export function groupByShard(
   return { batch: takeBatch(batch, perm), ranges, counts };
 }
 
+/**
+ * `groupByShard` whose result never shares memory with `batch` (which `groupByShard` returns
+ * as is when all its rows go to one shard): for inputs read into reused buffers.
+ */
+export function groupByShardCopied(
+  batch: RecordBatch,
+  ids: Int32Array,
+  numDbs: number,
+  order?: readonly number[],
+): Partitioned {
+  const grouped = groupByShard(batch, ids, numDbs, order);
+  return grouped.batch === batch ? { ...grouped, batch: copyBatch(batch) } : grouped;
+}
+
 /** Per-shard slices of `batch` (shards without rows omitted), in ascending shard order. */
 export function partitionByShard(batch: RecordBatch, ids: Int32Array, numDbs: number): ShardSlice[] {
   const grouped = groupByShard(batch, ids, numDbs);

@@ -37,7 +37,7 @@ import {
 } from "./inputs/types.ts";
 import { checkKeysFit, keyColumnOf } from "./keys.ts";
 import { ownedShards } from "./owned-read.ts";
-import { decodeDictionaries, groupByShard, type Partitioned } from "./partition.ts";
+import { decodeDictionaries, groupByShard, groupByShardCopied, type Partitioned } from "./partition.ts";
 import { type ProgressListener, ProgressTracker } from "./progress.ts";
 import { publishShardResults, type SnapshotBuildResult } from "./publish.ts";
 import { type Clock, createWriteLimiters } from "./rate-limiter.ts";
@@ -542,8 +542,10 @@ export async function buildSnapshot(options: BuildSnapshotOptions): Promise<Snap
       progress.setPhase("reading");
       const shardsSeen = new Set<number>();
       const order = executor.shardOrder(numDbs);
+      // With the shared read this thread keeps only gathered copies of its own rows.
+      const mainReadOptions = { ...readOptions, reuseBuffers: ownedRead };
       for (const source of sources) {
-        for await (const item of source.read(readOptions)) {
+        for await (const item of source.read(mainReadOptions)) {
           signal?.throwIfAborted();
           if (item.batch.numRows === 0) continue;
           const batch = decodeDictionaries(item.batch);
@@ -556,7 +558,9 @@ export async function buildSnapshot(options: BuildSnapshotOptions): Promise<Snap
           } catch (err) {
             throw inInput(err, item);
           }
-          const grouped = groupByShard(batch, ids, numDbs, order);
+          const grouped = ownedRead
+            ? groupByShardCopied(batch, ids, numDbs, order)
+            : groupByShard(batch, ids, numDbs, order);
           for (let d = 0; d < numDbs; d++) if (grouped.counts[d]! > 0) shardsSeen.add(d);
           await executor.write(grouped);
           progress.state.rowsRead += batch.numRows;

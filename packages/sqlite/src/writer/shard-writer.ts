@@ -38,6 +38,7 @@ export const SQLITE_MAX_LENGTH = 1_000_000_000;
 const RECORD_HEADER_MAX = 1 + 9 + 9;
 export const DEFAULT_MEMORY_BUDGET_BYTES = 256 * 1024 * 1024;
 const UPLOAD_CHUNK = 8 * 1024 * 1024;
+const SQLITE_CONTENT_TYPE = "application/x-sqlite3";
 
 export interface SqliteShardWriterOptions {
   store: ObjectStore;
@@ -513,29 +514,47 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
     }
   }
 
-  /** Streams shard.db to the store, hashing as it goes; returns the checksum. */
+  /**
+   * Uploads shard.db; returns its checksum. A store that takes local files (the file store) gets
+   * the file itself, moved in unless it is kept; others get it streamed, hashed on the way.
+   */
   async #upload(dbPath: string, key: string, size: number): Promise<string> {
-    const fs = this.#fs;
+    const { store, signal, keepLocalFile } = this.#opts;
     const checksum = await createChecksum();
-    const fd = fs.openSync(dbPath, "r");
-    async function* chunks(): AsyncGenerator<Uint8Array> {
-      for (let pos = 0; pos < size; pos += UPLOAD_CHUNK) {
-        const chunk = new Uint8Array(Math.min(UPLOAD_CHUNK, size - pos));
-        const n = fs.readSync(fd, chunk, 0, chunk.length, pos);
-        if (n !== chunk.length) throw new Error(`short read of ${dbPath} at ${pos}`);
+    if (store.putFile) {
+      // One reused buffer: fresh memory per chunk costs more in page faults than the read does.
+      const buffer = new Uint8Array(Math.min(UPLOAD_CHUNK, size));
+      for (const chunk of this.#fileChunks(dbPath, size, () => buffer)) checksum.update(chunk);
+      await store.putFile(key, dbPath, { move: !keepLocalFile, contentType: SQLITE_CONTENT_TYPE, signal });
+      return checksum.digest();
+    }
+    // The store may hold on to chunks (multipart parts in flight): each gets a buffer of its own.
+    const fresh = this.#fileChunks(dbPath, size, (n) => new Uint8Array(n));
+    async function* hashed(): AsyncGenerator<Uint8Array> {
+      for (const chunk of fresh) {
         checksum.update(chunk);
         yield chunk;
       }
     }
+    await store.putStream(key, hashed(), { contentType: SQLITE_CONTENT_TYPE, signal });
+    return checksum.digest();
+  }
+
+  /** The bytes of a local file in `UPLOAD_CHUNK` pieces, each read into `bufferFor(length)`. */
+  *#fileChunks(path: string, size: number, bufferFor: (length: number) => Uint8Array): Generator<Uint8Array> {
+    const fs = this.#fs;
+    const fd = fs.openSync(path, "r");
     try {
-      await this.#opts.store.putStream(key, chunks(), {
-        contentType: "application/x-sqlite3",
-        signal: this.#opts.signal,
-      });
+      for (let pos = 0; pos < size; pos += UPLOAD_CHUNK) {
+        const length = Math.min(UPLOAD_CHUNK, size - pos);
+        const chunk = bufferFor(length).subarray(0, length);
+        const n = fs.readSync(fd, chunk, 0, length, pos);
+        if (n !== length) throw new Error(`short read of ${path} at ${pos}`);
+        yield chunk;
+      }
     } finally {
       fs.closeSync(fd);
     }
-    return checksum.digest();
   }
 
   async #deleteRemote(): Promise<void> {
