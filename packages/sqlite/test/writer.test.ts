@@ -129,6 +129,33 @@ describe("SqliteShardWriter", () => {
     expect(streamed!.maxKey).toEqual(u64(2999 * 7));
   });
 
+  test("keys of one length under 8 bytes (u32be) sort packed: byte order, the last put of a key wins", async () => {
+    const u32 = (i: number) => new Uint8Array([i >>> 24, (i >>> 16) & 255, (i >>> 8) & 255, i & 255]);
+    // Three puts per key in scattered order; keys spread over all four bytes.
+    const puts = shuffled(
+      Array.from({ length: 9000 }, (_, i) => [((i % 3000) * 2654435761) >>> 0, i] as const),
+      4,
+    );
+    const expected = new Map<number, number>();
+    for (const [k, i] of puts) expected.set(k, i);
+    for (const budget of [1 << 30, 30_000]) {
+      const store = new MemoryStore(`w-u32-${budget}`);
+      const { writer, dbUrl } = await newWriter(store, { memoryBudgetBytes: budget });
+      for (const [k, i] of puts) writer.put(u32(k), valueFor(i, 12));
+      const result = await writer.finish();
+      expect(result.spilledRuns > 0).toBe(budget === 30_000);
+      expect(result.rowCount).toBe(3000);
+      expect(result.duplicateCount).toBe(6000);
+      const db = openUploaded((await objectBytes(store, dbUrl, "shard.db"))!);
+      const rows = db.query("SELECT k, v FROM kv ORDER BY k").all() as { k: Uint8Array; v: Uint8Array }[];
+      const keys = [...expected.keys()].sort((a, b) => a - b);
+      expect(rows.map((r) => new DataView(r.k.buffer, r.k.byteOffset).getUint32(0))).toEqual(keys);
+      for (const [j, row] of rows.entries())
+        expect(new Uint8Array(row.v)).toEqual(valueFor(expected.get(keys[j]!)!, 12));
+      db.close();
+    }
+  });
+
   test("when the key order breaks, the streamed rows merge as the oldest run: later puts win", async () => {
     // Two sorted runs that overlap, then a shuffled tail that repeats some keys once more.
     const puts: [number, Uint8Array<ArrayBuffer>][] = [];

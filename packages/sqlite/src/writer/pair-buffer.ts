@@ -4,7 +4,6 @@
  * last put wins. Keeping keys and values apart lets whole Arrow-style columns land with one
  * copy each, and keeps the keys compact for the sort.
  */
-import { compareBytes } from "../format/btree.ts";
 
 /**
  * Receives one pair: the key at `keys[keyAt..]`, the value at `values[valueAt..]` (possibly the
@@ -18,6 +17,34 @@ export type PairSink = (
   valueAt: number,
   valueLength: number,
 ) => void;
+
+/** Keys of up to 8 bytes as two big-endian words each, in sorted order. */
+interface PackedKeys {
+  hi: Uint32Array;
+  lo: Uint32Array;
+  /** Bytes per key. */
+  length: number;
+}
+
+/** A stable key order of a buffer's puts (`PairBuffer.sortedOrder`). */
+export interface SortOrder {
+  /** Insertion indices in key order. */
+  readonly indices: Uint32Array;
+  /** The keys themselves in that order, when they were sorted packed. */
+  readonly packed: PackedKeys | null;
+}
+
+/** memcmp then length of `keys[a0..a1)` and `keys[b0..b1)` (SQLite's BINARY order). */
+function compareKeysAt(keys: Uint8Array, a0: number, a1: number, b0: number, b1: number): number {
+  const la = a1 - a0;
+  const lb = b1 - b0;
+  const n = la < lb ? la : lb;
+  for (let i = 0; i < n; i++) {
+    const d = keys[a0 + i]! - keys[b0 + i]!;
+    if (d !== 0) return d;
+  }
+  return la - lb;
+}
 
 /** Bookkeeping bytes per pair besides its key and value (two u32 offsets). */
 export const PAIR_OVERHEAD_BYTES = 8;
@@ -145,29 +172,36 @@ export class PairBuffer {
   }
 
   /**
-   * Insertion indices in ascending key order, equal keys in insertion order. Fixed-length keys
-   * (u64be, u32be) get an LSD radix sort; others a comparison sort.
+   * The puts in ascending key order, equal keys in insertion order. Keys of one length up to 8
+   * bytes (u64be, u32be) are packed into two words and radix-sorted with them, so neither the sort
+   * nor the emission reads keys at random; other fixed lengths get an LSD radix sort over the
+   * arena, variable lengths a comparison sort.
    */
-  sortedOrder(): Uint32Array {
+  sortedOrder(): SortOrder {
     const n = this.#count;
+    const fixed = this.#fixedKeyLen;
+    if (n >= 2 && fixed >= 0 && fixed <= 8) return this.#packedSort(n, fixed);
     const order = new Uint32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
-    if (n < 2) return order;
-    if (this.#fixedKeyLen >= 0 && this.#fixedKeyLen <= 32) return this.#radixSort(order, this.#fixedKeyLen);
+    if (n < 2) return { indices: order, packed: null };
+    if (fixed >= 0 && fixed <= 32) return { indices: this.#radixSort(order, fixed), packed: null };
     const keys = this.#keys.bytes;
     const off = this.#keys.offsets;
-    return order.sort((a, b) => {
-      const d = compareBytes(keys.subarray(off[a]!, off[a + 1]!), keys.subarray(off[b]!, off[b + 1]!));
-      return d !== 0 ? d : a - b;
-    });
+    order.sort((a, b) => compareKeysAt(keys, off[a]!, off[a + 1]!, off[b]!, off[b + 1]!) || a - b);
+    return { indices: order, packed: null };
   }
 
   /**
-   * Calls `emit` for each distinct key in `order` (a stable key order) with its last-put value;
-   * returns how many puts were superseded. Hands out offsets into the arenas, not views: no
-   * allocation per row.
+   * Calls `emit` for each distinct key in `order` with its last-put value; returns how many puts
+   * were superseded. Hands out offsets into the arenas, not views: no allocation per row.
    */
-  forEachLatest(order: Uint32Array, emit: PairSink): number {
+  forEachLatest(order: SortOrder, emit: PairSink): number {
+    return order.packed
+      ? this.#forEachLatestPacked(order.indices, order.packed, emit)
+      : this.#forEachLatestIndexed(order.indices, emit);
+  }
+
+  #forEachLatestIndexed(order: Uint32Array, emit: PairSink): number {
     const keys = this.#keys.bytes;
     const keyOff = this.#keys.offsets;
     const values = this.#values.bytes;
@@ -194,6 +228,90 @@ export class PairBuffer {
       emit(keys, off, len, values, vOff, valOff[idx + 1]! - vOff);
     }
     return duplicates;
+  }
+
+  /** Emission after `#packedSort`: keys come from the sorted words, only values are read at random. */
+  #forEachLatestPacked(order: Uint32Array, packed: PackedKeys, emit: PairSink): number {
+    const { hi, lo, length } = packed;
+    const values = this.#values.bytes;
+    const valOff = this.#values.offsets;
+    const key = new Uint8Array(8);
+    const n = order.length;
+    let duplicates = 0;
+    for (let i = 0; i < n; i++) {
+      const h = hi[i]!;
+      const l = lo[i]!;
+      if (i + 1 < n && hi[i + 1] === h && lo[i + 1] === l) {
+        duplicates++; // a later put of the same key follows in stable order
+        continue;
+      }
+      // Big-endian key bytes: they were packed from the top of the 8-byte word.
+      key[0] = h >>> 24;
+      key[1] = h >>> 16;
+      key[2] = h >>> 8;
+      key[3] = h;
+      key[4] = l >>> 24;
+      key[5] = l >>> 16;
+      key[6] = l >>> 8;
+      key[7] = l;
+      const idx = order[i]!;
+      const vOff = valOff[idx]!;
+      emit(key, 0, length, values, vOff, valOff[idx + 1]! - vOff);
+    }
+    return duplicates;
+  }
+
+  /**
+   * Stable LSD radix sort of (key words, index) triples, one byte per pass, skipping bytes equal
+   * in every key. Keys of `keyLength` <= 8 bytes sit at `i * keyLength` in the compact arena and
+   * are packed left-aligned, so word order is key order.
+   */
+  #packedSort(n: number, keyLength: number): SortOrder {
+    const keys = this.#keys.bytes;
+    let hi = new Uint32Array(n);
+    let lo = new Uint32Array(n);
+    let idx = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      const at = i * keyLength;
+      let h = 0;
+      let l = 0;
+      for (let b = 0; b < keyLength; b++) {
+        if (b < 4) h |= keys[at + b]! << (24 - 8 * b);
+        else l |= keys[at + b]! << (56 - 8 * b);
+      }
+      hi[i] = h >>> 0;
+      lo[i] = l >>> 0;
+      idx[i] = i;
+    }
+    let hi2 = new Uint32Array(n);
+    let lo2 = new Uint32Array(n);
+    let idx2 = new Uint32Array(n);
+    const counts = new Uint32Array(256);
+    // Least significant byte first: lo's 4 bytes, then hi's.
+    for (let pass = 0; pass < 8; pass++) {
+      const fromLo = pass < 4;
+      const shift = 8 * (pass & 3);
+      const words = fromLo ? lo : hi;
+      counts.fill(0);
+      for (let i = 0; i < n; i++) counts[(words[i]! >>> shift) & 255]!++;
+      if (counts[(words[0]! >>> shift) & 255] === n) continue; // one bucket: the pass changes nothing
+      let sum = 0;
+      for (let b = 0; b < 256; b++) {
+        const c = counts[b]!;
+        counts[b] = sum;
+        sum += c;
+      }
+      for (let i = 0; i < n; i++) {
+        const to = counts[(words[i]! >>> shift) & 255]!++;
+        hi2[to] = hi[i]!;
+        lo2[to] = lo[i]!;
+        idx2[to] = idx[i]!;
+      }
+      [hi, hi2] = [hi2, hi];
+      [lo, lo2] = [lo2, lo];
+      [idx, idx2] = [idx2, idx];
+    }
+    return { indices: idx, packed: { hi, lo, length: keyLength } };
   }
 
   /**
