@@ -11,6 +11,7 @@
  *
  *   bun scripts/bench/build.ts                 # 2M rows
  *   bun scripts/bench/build.ts --rows 10000000 # the issue's size
+ *   bun scripts/bench/build.ts --rows 10000000 --key-order shuffled  # rows not in key order
  */
 import { Database } from "bun:sqlite";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -41,6 +42,7 @@ const { values: args } = parseArgs({
     "calibration-rows": { type: "string", default: "1000000" },
     "memory-budget-mb": { type: "string", default: "128" },
     runs: { type: "string", default: "3" },
+    "key-order": { type: "string", default: "sorted" },
     keep: { type: "boolean", default: false },
     child: { type: "string" },
   },
@@ -60,12 +62,31 @@ function fillValue(out: Uint8Array, at: number, i: number): void {
   }
 }
 
-function makeInputBatch(schema: Schema, start: number, n: number): RecordBatch {
+/**
+ * Key of row `i`: the row number (`sorted`), or a fixed permutation of 0..rows-1 (`shuffled`:
+ * multiplying by a number coprime to `rows` visits every key once, in scattered order).
+ */
+function keyOf(i: number, rows: number, order: KeyOrder): bigint {
+  if (order === "sorted") return BigInt(i);
+  return (BigInt(i) * SHUFFLE_MULTIPLIER) % BigInt(rows);
+}
+
+type KeyOrder = "sorted" | "shuffled";
+/** A prime: coprime to every row count it does not divide. */
+const SHUFFLE_MULTIPLIER = 2_654_435_761n;
+
+function makeInputBatch(
+  schema: Schema,
+  start: number,
+  n: number,
+  rows: number,
+  order: KeyOrder,
+): RecordBatch {
   const ids = new BigInt64Array(n);
   const data = new Uint8Array(n * VALUE_BYTES);
   const offsets = new Int32Array(n + 1);
   for (let i = 0; i < n; i++) {
-    ids[i] = BigInt(start + i);
+    ids[i] = keyOf(start + i, rows, order);
     fillValue(data, i * VALUE_BYTES, start + i);
     offsets[i + 1] = (i + 1) * VALUE_BYTES;
   }
@@ -80,7 +101,7 @@ function makeInputBatch(schema: Schema, start: number, n: number): RecordBatch {
 }
 
 /** Writes the input Arrow IPC file batch by batch (bounded memory). */
-async function generateInput(file: string, rows: number): Promise<void> {
+async function generateInput(file: string, rows: number, order: KeyOrder): Promise<void> {
   const schema = new Schema([new Field("id", new Int64(), false), new Field("value", new Binary(), false)]);
   const writer = RecordBatchFileWriter.throughNode();
   const { createWriteStream } = await import("node:fs");
@@ -92,7 +113,7 @@ async function generateInput(file: string, rows: number): Promise<void> {
   (writer as unknown as NodeJS.ReadableStream).pipe(sink);
   for (let start = 0; start < rows; start += BATCH_ROWS) {
     const n = Math.min(BATCH_ROWS, rows - start);
-    writer.write(makeInputBatch(schema, start, n));
+    writer.write(makeInputBatch(schema, start, n, rows, order));
     if (!sink.writableNeedDrain) continue;
     await new Promise<void>((r) => sink.once("drain", () => r()));
   }
@@ -229,6 +250,13 @@ async function main() {
   const rows = Number(args.rows);
   const shards = Number(args.shards);
   const runs = Math.max(1, Number(args.runs));
+  const keyOrder = args["key-order"] as KeyOrder;
+  if (keyOrder !== "sorted" && keyOrder !== "shuffled") {
+    throw new Error(`--key-order must be sorted or shuffled, got ${JSON.stringify(args["key-order"])}`);
+  }
+  if (keyOrder === "shuffled" && BigInt(rows) % SHUFFLE_MULTIPLIER === 0n) {
+    throw new Error(`--rows ${rows} is a multiple of the shuffle multiplier; pick another row count`);
+  }
   const cores = availableParallelism();
   const workers = args.workers === undefined ? cores : Number(args.workers);
   const budgetMb = Number(args["memory-budget-mb"]);
@@ -238,7 +266,7 @@ async function main() {
     const input = path.join(dir, "input.arrow");
     console.error(`generating ${rows.toLocaleString()} rows into ${input} ...`);
     const t = performance.now();
-    await generateInput(input, rows);
+    await generateInput(input, rows, keyOrder);
     console.error(
       `  ${(statSync(input).size / 2 ** 20).toFixed(0)} MiB in ${((performance.now() - t) / 1000).toFixed(1)} s`,
     );
@@ -292,6 +320,7 @@ async function main() {
         store: "file",
         backend: "sqlite",
         input: "arrow-ipc file",
+        keyOrder,
         memoryBudgetMb: budgetMb,
       },
       rounds: rounds.map((r) => ({
@@ -361,7 +390,7 @@ async function main() {
       ]),
     ];
     console.log(
-      `${fmt(rows)} rows, ${shards} shards, ${workers} writer threads on ${cores} cores; ceiling = ${cores} x raw 1-core insert`,
+      `${fmt(rows)} rows (keys ${keyOrder}), ${shards} shards, ${workers} writer threads on ${cores} cores; ceiling = ${cores} x raw 1-core insert`,
     );
     console.log(table.join("\n"));
     console.log(
@@ -370,8 +399,9 @@ async function main() {
         .join(" ")}`,
     );
     mkdirSync(path.join(ROOT, "bench-results"), { recursive: true });
-    writeFileSync(path.join(ROOT, "bench-results", "build.json"), `${JSON.stringify(results, null, 2)}\n`);
-    console.error(`wrote bench-results/build.json`);
+    const name = keyOrder === "sorted" ? "build.json" : "build-shuffled.json";
+    writeFileSync(path.join(ROOT, "bench-results", name), `${JSON.stringify(results, null, 2)}\n`);
+    console.error(`wrote bench-results/${name}`);
   } finally {
     if (!args.keep) rmSync(dir, { recursive: true, force: true });
     else console.error(`kept ${dir}`);
