@@ -22,6 +22,10 @@ export interface LocalFs {
   renameSync(from: string, to: string): void;
   rmSync(path: string, options?: { force?: boolean; recursive?: boolean }): void;
   readdirSync(path: string): string[];
+  /** Callback forms, run off the calling thread. */
+  open(path: string, flags: string, callback: (err: Error | null, fd: number) => void): void;
+  fdatasync(fd: number, callback: (err: Error | null) => void): void;
+  close(fd: number, callback: (err: Error | null) => void): void;
 }
 
 let cached: LocalFs | undefined;

@@ -39,6 +39,8 @@ const RECORD_HEADER_MAX = 1 + 9 + 9;
 export const DEFAULT_MEMORY_BUDGET_BYTES = 256 * 1024 * 1024;
 const UPLOAD_CHUNK = 8 * 1024 * 1024;
 const SQLITE_CONTENT_TYPE = "application/x-sqlite3";
+/** Bytes of shard.db written between background writeback requests (see `#newBuilder`). */
+const WRITEBACK_BYTES = 16 * 1024 * 1024;
 
 export interface SqliteShardWriterOptions {
   store: ObjectStore;
@@ -124,9 +126,7 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
     writer.#fs.mkdirSync(options.localDir, { recursive: true });
     // "auto" needs every value length before the page size is known: buffer from the start.
     if (writer.#pageSize !== "auto") {
-      writer.#stream = new SortedStream(
-        new KvBtreeBuilder(writer.#fs, writer.dbPath, writer.#pageSize, options.maxDbBytes),
-      );
+      writer.#stream = new SortedStream(writer.#newBuilder(writer.#pageSize));
     }
     return writer;
   }
@@ -475,7 +475,7 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
     const dbPath = this.dbPath;
     let stream: SortedStream | undefined;
     try {
-      const s = new SortedStream(new KvBtreeBuilder(this.#fs, dbPath, pageSize, opts.maxDbBytes));
+      const s = new SortedStream(this.#newBuilder(pageSize));
       stream = s;
       const signal = opts.signal;
       const progress = opts.onProgress;
@@ -493,6 +493,15 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
       stream?.close();
       throw asDiskError(err, dbPath);
     }
+  }
+
+  /**
+   * A b-tree builder on shard.db. When the store takes the file itself (the file store, which
+   * fsyncs it), pages go to disk in the background as they are written.
+   */
+  #newBuilder(pageSize: number): KvBtreeBuilder {
+    const writeback = this.#opts.store.putFile ? WRITEBACK_BYTES : 0;
+    return new KvBtreeBuilder(this.#fs, this.dbPath, pageSize, this.#opts.maxDbBytes, writeback);
   }
 
   /** The streamed b-tree (if the key order broke) and the spilled runs, oldest first. */
