@@ -38,7 +38,7 @@ export interface SortOrder {
 function compareKeysAt(keys: Uint8Array, a0: number, a1: number, b0: number, b1: number): number {
   const la = a1 - a0;
   const lb = b1 - b0;
-  const n = la < lb ? la : lb;
+  const n = Math.min(la, lb);
   for (let i = 0; i < n; i++) {
     const d = keys[a0 + i]! - keys[b0 + i]!;
     if (d !== 0) return d;
