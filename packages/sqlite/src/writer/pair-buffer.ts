@@ -46,6 +46,16 @@ function compareKeysAt(keys: Uint8Array, a0: number, a1: number, b0: number, b1:
   return la - lb;
 }
 
+/** Turns per-byte counts into each bucket's first position (an exclusive prefix sum). */
+function toBucketStarts(counts: Uint32Array): void {
+  let sum = 0;
+  for (let b = 0; b < counts.length; b++) {
+    const c = counts[b]!;
+    counts[b] = sum;
+    sum += c;
+  }
+}
+
 /** Bookkeeping bytes per pair besides its key and value (two u32 offsets). */
 export const PAIR_OVERHEAD_BYTES = 8;
 
@@ -295,12 +305,7 @@ export class PairBuffer {
       counts.fill(0);
       for (let i = 0; i < n; i++) counts[(words[i]! >>> shift) & 255]!++;
       if (counts[(words[0]! >>> shift) & 255] === n) continue; // one bucket: the pass changes nothing
-      let sum = 0;
-      for (let b = 0; b < 256; b++) {
-        const c = counts[b]!;
-        counts[b] = sum;
-        sum += c;
-      }
+      toBucketStarts(counts);
       for (let i = 0; i < n; i++) {
         const to = counts[(words[i]! >>> shift) & 255]!++;
         hi2[to] = hi[i]!;
@@ -328,12 +333,7 @@ export class PairBuffer {
       counts.fill(0);
       for (let i = 0; i < n; i++) counts[keys[i * keyLength + byte]!]!++;
       if (counts[keys[byte]!]! === n) continue; // one bucket: the pass changes nothing
-      let sum = 0;
-      for (let b = 0; b < 256; b++) {
-        const c = counts[b]!;
-        counts[b] = sum;
-        sum += c;
-      }
+      toBucketStarts(counts);
       for (let i = 0; i < n; i++) {
         const idx = src[i]!;
         dst[counts[keys[idx * keyLength + byte]!]!++] = idx;
