@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Engine benchmark: rows/s end to end for the Dask and Ray writers (SQLite, file store, 16
 shards, a local cluster of 2 workers) against a baseline run in the same engine graph whose
 per-shard work is a straightforward pure-Python writer (per-row xxhash routing, stdlib sqlite3,
@@ -95,7 +94,6 @@ def dask_input(rows: int) -> Any:
 
 def bench_dask(rows: int, shards: int, workdir: Path, repeat: int) -> dict[str, list[float]]:
     from distributed import Client, LocalCluster, wait
-
     from shardyfusion import ColumnWriteInput, HashShardedWriteConfig, ValueSpec
     from shardyfusion.sqlite_adapter import SqliteFactory
     from shardyfusion.writer.dask import write_hash_sharded
@@ -119,12 +117,14 @@ def bench_dask(rows: int, shards: int, workdir: Path, repeat: int) -> dict[str, 
         ).compute()
         assert int(written["row_count"].sum()) == rows
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        with Client(cluster) as client:
-            # Generated once, held by the workers: both arms start from the same persisted frame.
-            ddf = client.persist(dask_input(rows))
-            wait(ddf)
-            return alternate(lambda i: ours(ddf, i), lambda i: baseline(ddf, i), repeat)
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        # Generated once, held by the workers: both arms start from the same persisted frame.
+        ddf = client.persist(dask_input(rows))
+        wait(ddf)
+        return alternate(lambda i: ours(ddf, i), lambda i: baseline(ddf, i), repeat)
 
 
 # ---- Ray ----------------------------------------------------------------------------------------
@@ -144,7 +144,6 @@ def bench_ray(rows: int, shards: int, workdir: Path, repeat: int) -> dict[str, l
     import ray
     from ray.data import DataContext
     from ray.data.context import ShuffleStrategy
-
     from shardyfusion import ColumnWriteInput, HashShardedWriteConfig, ValueSpec
     from shardyfusion.sqlite_adapter import SqliteFactory
     from shardyfusion.writer.ray import write_hash_sharded

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -74,11 +75,12 @@ def write_hash_sharded(
     col = config.shard_id_col
 
     with _hash_shuffle(ds):
-        route = functools.partial(_route_batch, key_col=input.key_col, num_dbs=num_dbs, col=col)
-        routed = _routed(ds, route)
+        routed = _routed(ds, functools.partial(_route_batch, key_col=input.key_col, num_dbs=num_dbs, col=col))
         if options.verify_routing:
-            sample = _routed(ds.limit(VERIFY_SAMPLE_ROWS), route).select_columns([input.key_col, col]).take_all()
-            verify_hash_routing(((r[input.key_col], r[col]) for r in sample), num_dbs)
+            # The tasks' routing function, on the driver (no write server started here).
+            sample = assign_shard_ids_arrow(_head(ds, VERIFY_SAMPLE_ROWS), input.key_col, num_dbs, col)
+            keys = sample.column(input.key_col).to_pylist()
+            verify_hash_routing(zip(keys, sample.column(col).to_pylist(), strict=True), num_dbs)
 
         plan = make_plan(config, input, num_dbs, run_id, options.sort_within_partitions)
         results, sharding_ms, write_ms = _shuffle_and_write(routed, plan, options, started)
@@ -110,14 +112,13 @@ def write_cel_sharded(
                 ).unique("token")
             inferred = infer_routing_values(tokens, routing.expr)
             routing = replace(routing, routing_values=tuple(inferred))
-        route = functools.partial(_route_cel_batch, routing=routing, col=col)
-        routed = _routed(ds, route)
+        routed = _routed(ds, functools.partial(_route_cel_batch, routing=routing, col=col))
         with _routing_errors(ds):
             if options.verify_routing:
-                names = routing.column_names
-                sample = _routed(ds.limit(VERIFY_SAMPLE_ROWS), route)
-                sample = sample.select_columns([*dict.fromkeys([*names, col])]).take_all()
-                verify_cel_routing(routing, (({n: r[n] for n in names}, r[col]) for r in sample))
+                # The tasks' routing function, on the driver (no write server started here).
+                sample = assign_cel_ids_arrow(_head(ds, VERIFY_SAMPLE_ROWS), routing, col)
+                contexts = sample.select(list(routing.column_names)).to_pylist()
+                verify_cel_routing(routing, zip(contexts, sample.column(col).to_pylist(), strict=True))
             # Every row routed once before the shuffle: direct mode takes the shard count from the
             # ids, and a failing row or unknown token stops the build before any shard is written.
             ids = routed.unique(col)
@@ -144,6 +145,54 @@ def _shuffle_and_write(
 def _routed(ds: Any, route: Callable[[pa.Table], pa.Table]) -> Any:
     """``ds`` with shard ids: ``route`` over its Arrow batches."""
     return ds.map_batches(route, batch_format="pyarrow", zero_copy_batch=True)
+
+
+#: A materialised dataset's leading block larger than this is not fetched to the driver for the
+#: ``verify_routing`` sample (on a multi-node cluster it would cross the network whole).
+_HEAD_FETCH_MAX_BYTES = 64 << 20
+
+
+def _head(ds: Any, rows: int) -> pa.Table:
+    """The first ``rows`` rows of ``ds`` as Arrow, for ``verify_routing`` to route on the driver
+    with the tasks' own routing function. A materialised dataset's leading blocks are read
+    straight from the object store: ``limit`` would slice them in a task, and on a small cluster
+    the worker that task needs is often a fresh process (Ray ends idle workers within a second),
+    which costs more than the rest of the check."""
+    from ray.data.dataset import MaterializedDataset
+
+    head = _leading_rows(ds, rows, _HEAD_FETCH_MAX_BYTES) if isinstance(ds, MaterializedDataset) else None
+    if head is None:
+        head = _leading_rows(ds.limit(rows), rows, None) or []
+    if not head:
+        return pa.table({name: pa.array([]) for name in _column_names(ds)})
+    return pa.concat_tables(head, promote_options="default")
+
+
+def _leading_rows(source: Any, rows: int, max_block_bytes: int | None) -> list[pa.Table] | None:
+    """The first ``rows`` rows of ``source``'s blocks (slices respected); None when one of the
+    blocks to read is larger than ``max_block_bytes``."""
+    import ray
+    from ray.data.block import BlockAccessor
+
+    tables: list[pa.Table] = []
+    have = 0
+    for bundle in source.iter_internal_ref_bundles():
+        parts = getattr(bundle, "slices", None) or [None] * len(bundle.block_refs)
+        for ref, meta, part in zip(bundle.block_refs, bundle.metadata, parts, strict=True):
+            if have >= rows:
+                break
+            if max_block_bytes is not None and (meta.size_bytes or 0) > max_block_bytes:
+                return None
+            block = BlockAccessor.for_block(ray.get(ref))
+            first, stop = (part.start_offset, part.end_offset) if part is not None else (0, block.num_rows())
+            stop = min(stop, first + rows - have)
+            if stop <= first:
+                continue  # e.g. a column-less empty pandas block, which would not concatenate
+            tables.append(BlockAccessor.for_block(block.slice(first, stop, copy=False)).to_arrow())
+            have += tables[-1].num_rows
+        if have >= rows:
+            break
+    return tables
 
 
 def _batch_tokens(batch: pa.Table, routing: CelRouting) -> pa.Table:
@@ -207,67 +256,63 @@ def _prestart_writer() -> None:
     prestart_warm_server(find_shardy())
 
 
-def _write_batch(pdf: pd.DataFrame, plan: ShardWritePlan, ledger: Any, build: str) -> pd.DataFrame:
+def _write_batch(pdf: pd.DataFrame, plan: ShardWritePlan, build: str) -> pd.DataFrame:
     import ray
 
-    ids = sorted({int(x) for x in pdf[plan.shard_id_col].tolist()}) if len(pdf) else []
+    # numpy, not a Python set over every row: this runs on the write phase's critical path.
+    ids = [int(x) for x in np.unique(pdf[plan.shard_id_col].to_numpy())] if len(pdf) else []
     if ids:
         # Ray keeps a task's id across its retries: the ledger counts attempts per task.
-        ray.get(ledger.started.remote(build, ray.get_runtime_context().get_task_id(), ids))
+        _ledger_note(build, "started", ray.get_runtime_context().get_task_id() or "-", ids)
     out = write_partition(pdf, plan)
     if len(out):
-        ray.get(ledger.finished.remote(build, [int(x) for x in out["db_id"].tolist()]))
+        _ledger_note(build, "finished", "-", [int(x) for x in out["db_id"].tolist()])
     return out
 
 
-class _Ledger:
-    """Per build: which write tasks started (how often, with which shards) and which shards were
-    written; tells the shards of a task Ray gave up on from those of tasks it merely cancelled."""
-
-    def __init__(self) -> None:
-        self.done: dict[str, set[int]] = {}
-        self.starts: dict[str, dict[str, tuple[int, list[int]]]] = {}
-
-    def started(self, build: str, task_id: str, ids: list[int]) -> None:
-        starts = self.starts.setdefault(build, {})
-        count, _ = starts.get(task_id, (0, ids))
-        starts[task_id] = (count + 1, ids)
-
-    def finished(self, build: str, ids: list[int]) -> None:
-        self.done.setdefault(build, set()).update(ids)
-
-    def state(self, build: str) -> tuple[list[int], list[tuple[int, list[int]]]]:
-        return sorted(self.done.get(build, ())), list(self.starts.get(build, {}).values())
-
-    def forget(self, build: str) -> None:
-        self.done.pop(build, None)
-        self.starts.pop(build, None)
+# The ledger, per build: which write tasks started (how often, with which shards) and which shards
+# were written; it tells the shards of a task Ray gave up on from those of tasks it merely
+# cancelled. One key per event in the cluster's GCS key-value store, the shards in the key (one
+# listing reads the whole ledger): an actor would be one more worker process, which on a small
+# cluster pushes Ray past its worker soft limit (= CPUs) so that it ends idle task workers
+# mid-build, and every build then pays fresh workers and write servers.
+_LEDGER_NAMESPACE = "shardyfusion"
 
 
-def _ledger() -> Any:
-    """This driver's ledger actor, created on first use and reused by later builds of the same
-    Ray job (its handle kept here keeps it alive): a fresh actor per build would start a worker
-    process (Python, Ray and this module imported) each time, seconds of CPU on a small machine."""
-    import ray
-
-    context = ray.get_runtime_context()
-    # A job id repeats after ray.shutdown() and a new ray.init(); the driver's node id does not.
-    job = (context.get_job_id(), context.get_node_id())
-    with _LEDGER_LOCK:
-        ledger = _LEDGERS.get(job)
-        if ledger is not None:
-            try:
-                ray.get(ledger.__ray_ready__.remote())  # one round trip: still alive?
-            except ray.exceptions.RayActorError:
-                ledger = None
-        if ledger is None:
-            _LEDGERS.clear()  # actors of an ended job are gone with it
-            ledger = _LEDGERS[job] = ray.remote(num_cpus=0)(_Ledger).remote()
-        return ledger
+def _ledger_prefix(build: str) -> str:
+    return f"ray-ledger/{build}/"
 
 
-_LEDGER_LOCK = threading.Lock()
-_LEDGERS: dict[tuple[str, str], Any] = {}
+def _ledger_note(build: str, event: str, task_id: str, ids: list[int]) -> None:
+    from ray.experimental.internal_kv import _internal_kv_put
+
+    shards = ",".join(str(i) for i in ids)
+    key = f"{_ledger_prefix(build)}{event}/{task_id}/{uuid.uuid4().hex}/{shards}"
+    _internal_kv_put(key, b"", namespace=_LEDGER_NAMESPACE)
+
+
+def _ledger_state(build: str) -> tuple[set[int], list[tuple[int, list[int]]]]:
+    """The shards written, and ``(starts, shards)`` per started task."""
+    from ray.experimental.internal_kv import _internal_kv_list
+
+    done: set[int] = set()
+    starts: dict[str, tuple[int, list[int]]] = {}
+    prefix = _ledger_prefix(build)
+    for raw in _internal_kv_list(prefix, namespace=_LEDGER_NAMESPACE):
+        event, task_id, _, shards = raw.decode("utf-8")[len(prefix) :].split("/")
+        ids = [int(x) for x in shards.split(",") if x]
+        if event == "finished":
+            done.update(ids)
+        else:
+            count, _ = starts.get(task_id, (0, ids))
+            starts[task_id] = (count + 1, ids)
+    return done, list(starts.values())
+
+
+def _ledger_forget(build: str) -> None:
+    from ray.experimental.internal_kv import _internal_kv_del
+
+    _internal_kv_del(_ledger_prefix(build), del_by_prefix=True, namespace=_LEDGER_NAMESPACE)
 
 
 def _given_up_shards(done: set[int], starts: list[tuple[int, list[int]]], max_retries: Any) -> set[int]:
@@ -320,13 +365,10 @@ def _unwrap_shardy_error(err: BaseException) -> ShardyfusionError | None:
 
 
 def _write(shuffled: Any, routed: Any, plan: ShardWritePlan, col: str, remote_args: dict[str, Any]) -> pd.DataFrame:
-    import ray
-
-    ledger = _ledger()
     build = uuid.uuid4().hex
     try:
         written = shuffled.map_batches(
-            functools.partial(_write_batch, plan=plan, ledger=ledger, build=build),
+            functools.partial(_write_batch, plan=plan, build=build),
             batch_format="pandas",
             batch_size=None,
             **remote_args,
@@ -337,8 +379,7 @@ def _write(shuffled: Any, routed: Any, plan: ShardWritePlan, col: str, remote_ar
             shardy_err = _unwrap_shardy_error(err)
             if shardy_err is not None:
                 raise shardy_err from err
-            done_ids, starts = ray.get(ledger.state.remote(build))
-            done = set(done_ids)
+            done, starts = _ledger_state(build)
             given_up = _given_up_shards(done, starts, remote_args.get("max_retries"))
             if not given_up:
                 try:
@@ -347,7 +388,7 @@ def _write(shuffled: Any, routed: Any, plan: ShardWritePlan, col: str, remote_ar
                     given_up = set()
             raise coverage_error(given_up, err, "Ray") from err
     finally:
-        ledger.forget.remote(build)
+        _ledger_forget(build)
     non_empty = [f for f in frames if len(f)]
     return pd.concat(non_empty, ignore_index=True) if non_empty else empty_results()
 
