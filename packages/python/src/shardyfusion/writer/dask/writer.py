@@ -42,7 +42,9 @@ from ...routing import VERIFY_SAMPLE_ROWS, verify_hash_routing
 
 @dataclass(frozen=True)
 class DaskWriteOptions:
-    #: Sort each shard's rows by ``key_col`` before writing.
+    #: Sort each shard's rows by ``key_col`` before writing. Accepted for the seed's API: shardy
+    #: sorts them in any case (in Arrow, before ``shardy write-shard``, which then writes the
+    #: b-tree as rows arrive); the stable sort keeps the last of a repeated key last.
     sort_within_partitions: bool = False
     #: Re-verify writer-side routing against the reader-side router (20 sampled rows).
     verify_routing: bool = True
@@ -66,7 +68,7 @@ def write_hash_sharded(
     if options.verify_routing:
         _verify(routed, input.key_col, col, num_dbs)
 
-    plan = make_plan(config, input, num_dbs, run_id, options.sort_within_partitions)
+    plan = make_plan(config, input, num_dbs, run_id)
     return _shuffle_write_publish(config, plan, routed, started)
 
 
@@ -102,7 +104,7 @@ def write_cel_sharded(
     ids = routed[col].unique().compute().tolist()
     num_dbs = cel_num_dbs(routing, ids)
 
-    plan = make_plan(config, input, num_dbs, run_id, options.sort_within_partitions, inferred)
+    plan = make_plan(config, input, num_dbs, run_id, inferred)
     return _shuffle_write_publish(config, plan, routed, started)
 
 

@@ -52,7 +52,9 @@ _SHUFFLE_STRATEGY_LOCK = threading.Lock()
 
 @dataclass(frozen=True)
 class RayWriteOptions:
-    #: Sort each shard's rows by ``key_col`` before writing.
+    #: Sort each shard's rows by ``key_col`` before writing. Accepted for the seed's API: shardy
+    #: sorts them in any case (in Arrow, before ``shardy write-shard``, which then writes the
+    #: b-tree as rows arrive); the stable sort keeps the last of a repeated key last.
     sort_within_partitions: bool = False
     #: Re-verify writer-side routing against the reader-side router (20 sampled rows).
     verify_routing: bool = True
@@ -82,7 +84,7 @@ def write_hash_sharded(
             keys = sample.column(input.key_col).to_pylist()
             verify_hash_routing(zip(keys, sample.column(col).to_pylist(), strict=True), num_dbs)
 
-        plan = make_plan(config, input, num_dbs, run_id, options.sort_within_partitions)
+        plan = make_plan(config, input, num_dbs, run_id)
         results, sharding_ms, write_ms = _shuffle_and_write(routed, plan, options, started)
     return publish(config, plan, results_pdf_to_attempts(results), started, sharding_ms, write_ms)
 
@@ -124,7 +126,7 @@ def write_cel_sharded(
             ids = routed.unique(col)
         num_dbs = cel_num_dbs(routing, ids)
 
-        plan = make_plan(config, input, num_dbs, run_id, options.sort_within_partitions, inferred)
+        plan = make_plan(config, input, num_dbs, run_id, inferred)
         results, sharding_ms, write_ms = _shuffle_and_write(routed, plan, options, started)
     return publish(config, plan, results_pdf_to_attempts(results), started, sharding_ms, write_ms)
 
