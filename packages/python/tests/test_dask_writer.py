@@ -43,18 +43,23 @@ class TestDaskWriter(EngineWriterTests):
     def test_failure_worker_killed_until_dask_gives_up(
         self, write: Any, dask_client: Any, file_location: Any, fault_dir: Path
     ) -> None:
-        # Dask's retry knob for worker death: a task may kill `allowed_failures` workers.
-        def set_allowed(dask_scheduler: Any, n: int) -> int:
-            old = dask_scheduler.allowed_failures
-            dask_scheduler.allowed_failures = n
-            return int(old)
+        """On a cluster of its own, the ambient scheduler while it lives: with every worker killed,
+        a nanny may close for good instead of restarting its worker, which would leave the shared
+        cluster a worker short for the tests after this one."""
+        from distributed import Client, LocalCluster, default_client
 
-        old = dask_client.run_on_scheduler(set_allowed, n=1)
-        try:
+        # Dask's retry knob for worker death: a task may kill `allowed_failures` workers.
+        def set_allowed(dask_scheduler: Any, n: int) -> None:
+            dask_scheduler.allowed_failures = n
+
+        with (
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+            Client(cluster) as client,
+        ):
+            client.run_on_scheduler(set_allowed, n=1)
             scenarios.worker_killed_exhausted(write, file_location, fault_dir)
-        finally:
-            dask_client.run_on_scheduler(set_allowed, n=old)
-        dask_client.wait_for_workers(2, timeout=60)
+        # The shared cluster is the ambient scheduler again.
+        assert default_client() is dask_client
 
     def test_string_keys_with_json_values(self, dask_client: Any, file_location: Any) -> None:
         """utf8 keys (pandas strings -> Arrow utf8 -> kernel), values as json_cols without `_shard_id`."""
