@@ -164,10 +164,8 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
       );
     }
     this.#puts++;
-    if (
-      this.#stream &&
-      this.#streamed(() => this.#stream!.accept(key, 0, key.length, value, 0, value.length))
-    ) {
+    const stream = this.#stream;
+    if (stream && this.#streamed(stream, () => stream.accept(key, 0, key.length, value, 0, value.length))) {
       return;
     }
     this.#endStream();
@@ -226,7 +224,7 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
     let at = start;
     const stream = this.#stream;
     if (stream) {
-      at = this.#streamed(() =>
+      at = this.#streamed(stream, () =>
         stream.acceptColumns(keyOffsets, keyData, valueOffsets, valueData, start, end),
       );
       this.#puts += at - start;
@@ -295,14 +293,14 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
   }
 
   /**
-   * Runs a write into the streamed b-tree. A failure there (a full disk) ends the attempt: the
-   * local files go, and the writer refuses further calls.
+   * Runs a write into the streamed b-tree `stream`. A failure there (a full disk) ends the
+   * attempt: the file is closed, the local files go, and the writer refuses further calls.
    */
-  #streamed<T>(write: () => T): T {
+  #streamed<T>(stream: SortedStream, write: () => T): T {
     try {
       return write();
     } catch (err) {
-      this.#stream?.close();
+      stream.close();
       this.#stream = undefined;
       this.#state = "aborted";
       this.#removeLocalFiles();
@@ -317,16 +315,12 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
   #endStream(): void {
     const stream = this.#stream;
     if (!stream) return;
-    this.#stream = undefined;
     const path = joinPath(this.#opts.localDir, "streamed.db");
-    try {
+    this.#streamed(stream, () => {
       stream.finish();
       this.#fs.renameSync(this.dbPath, path);
-    } catch (err) {
-      this.#state = "aborted";
-      this.#removeLocalFiles();
-      throw asDiskError(err, this.dbPath);
-    }
+    });
+    this.#stream = undefined;
     this.#maxPairBytes = Math.max(this.#maxPairBytes, stream.maxPairBytes);
     if (stream.bytes + stream.rows * PAIR_OVERHEAD_BYTES > this.#budget / 2) {
       this.#streamedRun = path;
@@ -373,13 +367,9 @@ export class SqliteShardWriter implements ShardWriter<SqliteShardWriteResult> {
     const stream = this.#stream;
     if (stream) {
       // Every row arrived in key order: the b-tree is already written.
-      this.#stream = undefined;
       pageSize = stream.pageSize;
-      try {
-        built = stream.finish();
-      } catch (err) {
-        throw asDiskError(err, dbPath);
-      }
+      built = this.#streamed(stream, () => stream.finish());
+      this.#stream = undefined;
       this.#maxPairBytes = Math.max(this.#maxPairBytes, stream.maxPairBytes);
     } else if (this.#runs.length === 0 && this.#streamedRun === undefined) {
       const order = this.#buffer.sortedOrder();
