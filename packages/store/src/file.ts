@@ -532,17 +532,20 @@ function tempPathFor(file: string): string {
 
 /** Puts `source` at `target` (creating directories): renamed when `move` and on one filesystem, else copied. */
 async function placeFile(source: string, target: string, move: boolean): Promise<void> {
-  await fs.mkdir(path.dirname(target), { recursive: true });
-  if (move) {
-    try {
-      await fs.rename(source, target);
-      return;
-    } catch (err) {
-      if (errCode(err) !== "EXDEV") throw err;
+  // A missing source is its own error, not a missing directory to create.
+  await fs.access(source);
+  await inCreatedDirectory(target, async () => {
+    if (move) {
+      try {
+        await fs.rename(source, target);
+        return;
+      } catch (err) {
+        if (errCode(err) !== "EXDEV") throw err;
+      }
     }
-  }
-  await fs.copyFile(source, target, fsConstants.COPYFILE_EXCL);
-  if (move) await fs.unlink(source);
+    await fs.copyFile(source, target, fsConstants.COPYFILE_EXCL);
+    if (move) await fs.unlink(source);
+  });
 }
 
 function objectMeta(key: string, stat: BigIntStats, etag: string): ObjectMeta {
@@ -561,9 +564,14 @@ async function openForRead(file: string, key: string): Promise<fs.FileHandle | u
 }
 
 async function openCreatingDirs(file: string): Promise<fs.FileHandle> {
+  return inCreatedDirectory(file, () => fs.open(file, "wx"));
+}
+
+/** Runs `create` (which makes `file`), making `file`'s directory when that fails with ENOENT. */
+async function inCreatedDirectory<T>(file: string, create: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await fs.open(file, "wx");
+      return await create();
     } catch (err) {
       // ENOENT: the directory is missing, or a concurrent delete pruned it after we made it.
       if (errCode(err) !== "ENOENT" || attempt >= 5) throw err;
