@@ -151,10 +151,22 @@ export function decodeIntField(b: Uint8Array, at: number, t: number): number {
 
 /** memcmp then length: SQLite's BINARY order for blobs, and the order of encoded keys. */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
+  return compareBytesAt(a, 0, a.length, b, 0, b.length);
+}
+
+/** `compareBytes` of `a[aAt .. aAt + aLength)` and `b[bAt .. bAt + bLength)`, without views. */
+export function compareBytesAt(
+  a: Uint8Array,
+  aAt: number,
+  aLength: number,
+  b: Uint8Array,
+  bAt: number,
+  bLength: number,
+): number {
+  const n = Math.min(aLength, bLength);
   for (let i = 0; i < n; i++) {
-    const d = a[i]! - b[i]!;
+    const d = a[aAt + i]! - b[bAt + i]!;
     if (d !== 0) return d;
   }
-  return a.length - b.length;
+  return aLength - bLength;
 }

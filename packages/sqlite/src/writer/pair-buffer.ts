@@ -4,6 +4,7 @@
  * last put wins. Keeping keys and values apart lets whole Arrow-style columns land with one
  * copy each, and keeps the keys compact for the sort.
  */
+import { compareBytesAt } from "../format/btree.ts";
 
 /**
  * Receives one pair: the key at `keys[keyAt..]`, the value at `values[valueAt..]` (possibly the
@@ -32,18 +33,6 @@ export interface SortOrder {
   readonly indices: Uint32Array;
   /** The keys themselves in that order, when they were sorted packed. */
   readonly packed: PackedKeys | null;
-}
-
-/** memcmp then length of `keys[a0..a1)` and `keys[b0..b1)` (SQLite's BINARY order). */
-function compareKeysAt(keys: Uint8Array, a0: number, a1: number, b0: number, b1: number): number {
-  const la = a1 - a0;
-  const lb = b1 - b0;
-  const n = Math.min(la, lb);
-  for (let i = 0; i < n; i++) {
-    const d = keys[a0 + i]! - keys[b0 + i]!;
-    if (d !== 0) return d;
-  }
-  return la - lb;
 }
 
 /** Turns per-byte counts into each bucket's first position (an exclusive prefix sum). */
@@ -197,7 +186,10 @@ export class PairBuffer {
     if (fixed >= 0 && fixed <= 32) return { indices: this.#radixSort(order, fixed), packed: null };
     const keys = this.#keys.bytes;
     const off = this.#keys.offsets;
-    order.sort((a, b) => compareKeysAt(keys, off[a]!, off[a + 1]!, off[b]!, off[b + 1]!) || a - b);
+    order.sort(
+      (a, b) =>
+        compareBytesAt(keys, off[a]!, off[a + 1]! - off[a]!, keys, off[b]!, off[b + 1]! - off[b]!) || a - b,
+    );
     return { indices: order, packed: null };
   }
 

@@ -3,6 +3,7 @@
  * result needs (row count, first and last key, largest pair). `accept` refuses the first row that
  * would break the order, so the caller can switch to sorting.
  */
+import { compareBytesAt } from "../format/btree.ts";
 import type { KvBtreeBuilder } from "./btree-builder.ts";
 import { copyBytes } from "./bytes.ts";
 
@@ -99,14 +100,8 @@ export class SortedStream {
     this.#builder.close();
   }
 
-  /** Whether `keys[keyAt..+kl)` sorts after the last key (memcmp, then length). */
+  /** Whether `keys[keyAt..+kl)` sorts after the last key. */
   #above(keys: Uint8Array, keyAt: number, kl: number): boolean {
-    const last = this.#last;
-    const n = Math.min(kl, this.#lastLength);
-    for (let i = 0; i < n; i++) {
-      const d = keys[keyAt + i]! - last[i]!;
-      if (d !== 0) return d > 0;
-    }
-    return kl > this.#lastLength;
+    return compareBytesAt(keys, keyAt, kl, this.#last, 0, this.#lastLength) > 0;
   }
 }

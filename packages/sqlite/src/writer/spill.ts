@@ -3,6 +3,7 @@
  * sorted, de-duplicated sequence of `u32 keyLen | u32 valueLen | key | value` (little-endian),
  * merged at the end so SQLite still receives every row in key order.
  */
+import { compareBytesAt } from "../format/btree.ts";
 import type { LocalFs } from "../util/local-fs.ts";
 import { copyBytes, WordCopier } from "./bytes.ts";
 import type { PairBuffer, PairSink } from "./pair-buffer.ts";
@@ -129,16 +130,9 @@ export class RunReader implements SortedRun {
   }
 }
 
-/** memcmp then length (SQLite's BINARY order) of the current keys of two readers. */
+/** SQLite's BINARY order of the current keys of two readers. */
 function compareKeys(a: SortedRun, b: SortedRun): number {
-  const ab = a.buf;
-  const bb = b.buf;
-  const n = Math.min(a.keyLength, b.keyLength);
-  for (let i = 0, x = a.at, y = b.at; i < n; i++) {
-    const d = ab[x + i]! - bb[y + i]!;
-    if (d !== 0) return d;
-  }
-  return a.keyLength - b.keyLength;
+  return compareBytesAt(a.buf, a.at, a.keyLength, b.buf, b.at, b.keyLength);
 }
 
 /** Whether the current key of `r` equals `key[0..length)`. */
